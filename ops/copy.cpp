@@ -1,0 +1,20 @@
+// Kernel tables of the copy family and the checked copy used by in-place copies and backward.
+#include "ops/copy.h"
+
+namespace ember {
+
+namespace kernels {
+constinit DispatchStub<copy_fn> copy_stub("copy");
+constinit DispatchStub<fill_fn> fill_stub("fill");
+}  // namespace kernels
+
+void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
+  EMBER_CHECK(dst.defined() && src.defined(), "{}: undefined tensor argument", op);
+  EMBER_CHECK(broadcast_shapes(dst.shape(), src.shape(), op) == dst.shape(),
+              "{}: source of shape {} does not broadcast to destination {}", op, src.shape(),
+              dst.shape());
+  Tensor source = src.device() == dst.device() ? src : src.detach().to(dst.device());
+  kernels::copy_stub(dst.device())(source, dst);
+}
+
+}  // namespace ember

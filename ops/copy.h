@@ -1,0 +1,24 @@
+// Copying and filling: the strided copy every layout change goes through.
+//
+// copy_stub copies src into dst element by element, reading src through broadcast strides and
+// converting dtype on the fly; contiguous(), clone(), to(dtype), cat and the backward of slicing all
+// use it. Copies between devices go through cuda/ (see Tensor::to(Device)).
+#pragma once
+
+#include "core/tensor.h"
+#include "ops/dispatch.h"
+
+namespace ember {
+
+namespace kernels {
+// dst and src are on one device; src broadcasts to dst.shape(); dtypes may differ.
+using copy_fn = void (*)(const Tensor& src, const Tensor& dst);
+using fill_fn = void (*)(const Tensor& dst, double value);
+extern DispatchStub<copy_fn> copy_stub;
+extern DispatchStub<fill_fn> fill_stub;
+}  // namespace kernels
+
+// Copies src's values into dst (broadcasting src), without autograd. Checks shapes and devices.
+void copy_into(const Tensor& dst, const Tensor& src, const char* op);
+
+}  // namespace ember

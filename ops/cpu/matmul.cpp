@@ -1,0 +1,90 @@
+// CPU matmul through CBLAS. Each operand's last two strides decide whether it is passed as is or
+// with the transpose flag; only an operand with neither unit stride is copied. Many small
+// matrices run in parallel over the batch (OpenBLAS is the OpenMP build, so it runs single-threaded
+// inside our parallel region instead of oversubscribing); large ones use OpenBLAS's own threads.
+#include <cblas.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "ops/matmul.h"
+
+namespace ember::cpu {
+namespace {
+
+struct BlasLayout {
+  CBLAS_TRANSPOSE trans;
+  std::int64_t ld;
+};
+
+// How BLAS can read a rows x cols matrix with the given strides, if at all.
+std::optional<BlasLayout> blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t s_row,
+                                      std::int64_t s_col) {
+  if ((cols == 1 || s_col == 1) && (rows == 1 || s_row >= std::max<std::int64_t>(cols, 1)))
+    return BlasLayout{CblasNoTrans, rows == 1 ? std::max<std::int64_t>(cols, 1) : s_row};
+  if ((rows == 1 || s_row == 1) && (cols == 1 || s_col >= std::max<std::int64_t>(rows, 1)))
+    return BlasLayout{CblasTrans, cols == 1 ? std::max<std::int64_t>(rows, 1) : s_col};
+  return std::nullopt;
+}
+
+template <typename T>
+void gemm(const BlasLayout& la, const BlasLayout& lb, std::int64_t M, std::int64_t N,
+          std::int64_t K, const T* a, const T* b, T* c) {
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, la.trans, lb.trans, M, N, K, 1.0f, a, la.ld, b, lb.ld, 0.0f, c, N);
+  } else {
+    cblas_dgemm(CblasRowMajor, la.trans, lb.trans, M, N, K, 1.0, a, la.ld, b, lb.ld, 0.0, c, N);
+  }
+}
+
+// Makes the last two dims readable by BLAS, copying only if necessary.
+Tensor blas_ready(const Tensor& t, std::optional<BlasLayout>& layout) {
+  const int d = t.dim();
+  layout = blas_layout(t.shape()[d - 2], t.shape()[d - 1], t.strides()[d - 2], t.strides()[d - 1]);
+  if (layout) return t;
+  Tensor copy = t.contiguous();
+  layout = blas_layout(copy.shape()[d - 2], copy.shape()[d - 1], copy.strides()[d - 2], copy.strides()[d - 1]);
+  return copy;
+}
+
+void matmul_cpu(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
+  std::optional<BlasLayout> la, lb;
+  Tensor a = blas_ready(a_in, la), b = blas_ready(b_in, lb);
+  const int d = out.dim();
+  const std::int64_t M = out.shape()[d - 2], N = out.shape()[d - 1], K = a.shape()[d - 1];
+  const Shape batch(out.shape().begin(), out.shape().end() - 2);
+  const std::int64_t batches = shape_numel(batch);
+  if (M == 0 || N == 0) return;
+  dispatch_floating(out.dtype(), "matmul", [&]<typename T>() {
+    const T* pa = a.data_ptr<T>();
+    const T* pb = b.data_ptr<T>();
+    T* pc = out.data_ptr<T>();
+    if (K == 0) {
+      std::fill(pc, pc + out.numel(), T(0));
+      return;
+    }
+    auto run_one = [&](std::int64_t i) {
+      std::int64_t off_a = 0, off_b = 0, rest = i;
+      for (int k = static_cast<int>(batch.size()) - 1; k >= 0; --k) {
+        std::int64_t idx = rest % batch[k];
+        rest /= batch[k];
+        off_a += idx * a.strides()[k];
+        off_b += idx * b.strides()[k];
+      }
+      gemm<T>(*la, *lb, M, N, K, pa + off_a, pb + off_b, pc + i * M * N);
+    };
+    const bool small = M * N * K < 128 * 128 * 128;
+    if (batches > 1 && small) {
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < batches; ++i) run_one(i);
+    } else {
+      for (std::int64_t i = 0; i < batches; ++i) run_one(i);
+    }
+  });
+}
+
+}  // namespace
+
+EMBER_REGISTER_KERNEL(kernels::matmul_stub, DeviceType::CPU, matmul_cpu);
+
+}  // namespace ember::cpu

@@ -1,0 +1,234 @@
+// Device-neutral entry points of the elementwise family: checks, broadcasting, autograd wiring.
+#include "ops/elementwise.h"
+
+#include "autograd/node.h"
+#include "core/factory.h"
+#include "ops/reduce.h"
+
+namespace ember {
+
+namespace kernels {
+constinit DispatchStub<binary_fn> binary_stub("binary elementwise op");
+constinit DispatchStub<unary_fn> unary_stub("unary elementwise op");
+constinit DispatchStub<where_fn> where_stub("where");
+}  // namespace kernels
+
+using autograd::record;
+using kernels::BinaryOp;
+using kernels::UnaryOp;
+
+namespace {
+
+void check_pair(const char* op, const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(a.defined() && b.defined(), "{}: undefined tensor argument", op);
+  EMBER_CHECK(a.device() == b.device(), "{}: tensors on different devices: {} {} and {} {}", op,
+              a.shape(), a.device(), b.shape(), b.device());
+  EMBER_CHECK(a.dtype() == b.dtype(), "{}: dtype mismatch: {} {} and {} {}", op, a.shape(),
+              a.dtype(), b.shape(), b.dtype());
+}
+
+Tensor unary_op(UnaryOp op, const Tensor& x, double alpha, const char* name, bool floating_only) {
+  EMBER_CHECK(x.defined(), "{}: undefined tensor argument", name);
+  EMBER_CHECK(!floating_only || is_floating(x.dtype()),
+              "{}: expected a floating tensor, got {} of shape {}", name, x.dtype(), x.shape());
+  Tensor out = empty(x.shape(), TensorOptions(x.dtype(), x.device()));
+  kernels::unary_stub(x.device())(op, x, out, alpha);
+  return out;
+}
+
+// Unary op whose backward is one fused binary kernel: grad_in = backward_op(grad, saved), where
+// saved is the input (save_output=false) or the output.
+Tensor unary_with_backward(UnaryOp op, BinaryOp backward_op, const Tensor& x, double alpha,
+                           const char* name, bool save_output) {
+  Tensor y = unary_op(op, x, alpha, name, true);
+  Tensor saved = (save_output ? y : x).detach();
+  return record(name, y, {x}, [=](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{binary_op(backward_op, g, saved, alpha, name)};
+  });
+}
+
+}  // namespace
+
+Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, double alpha, const char* name) {
+  check_pair(name, a, b);
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor out = empty(shape, TensorOptions(a.dtype(), a.device()));
+  kernels::binary_stub(a.device())(op, a, b, out, alpha);
+  return out;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(BinaryOp::Add, a, b, 1.0, "add");
+  return record("add", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
+    return std::vector<Tensor>{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(g, sb) : Tensor()};
+  });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(BinaryOp::Sub, a, b, 1.0, "sub");
+  return record("sub", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
+    return std::vector<Tensor>{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(neg(g), sb) : Tensor()};
+  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(BinaryOp::Mul, a, b, 1.0, "mul");
+  if (!autograd::any_requires_grad({a, b})) return out;
+  // Each input's gradient needs only the other input.
+  Tensor keep_a = b.requires_grad() ? a.detach() : Tensor();
+  Tensor keep_b = a.requires_grad() ? b.detach() : Tensor();
+  return record("mul", out, {a, b}, [keep_a, keep_b, sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
+    return std::vector<Tensor>{needs[0] ? sum_to(mul(g, keep_b), sa) : Tensor(),
+                               needs[1] ? sum_to(mul(g, keep_a), sb) : Tensor()};
+  });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(BinaryOp::Div, a, b, 1.0, "div");
+  if (!autograd::any_requires_grad({a, b})) return out;
+  Tensor keep_b = b.detach();
+  Tensor keep_out = b.requires_grad() ? out.detach() : Tensor();
+  return record("div", out, {a, b}, [keep_b, keep_out, sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
+    Tensor ga = div(g, keep_b);
+    // d(a/b)/db = -(a/b)/b
+    return std::vector<Tensor>{needs[0] ? sum_to(ga, sa) : Tensor(),
+                               needs[1] ? sum_to(neg(mul(ga, keep_out)), sb) : Tensor()};
+  });
+}
+
+Tensor add(const Tensor& a, double b) {
+  Tensor out = unary_op(UnaryOp::AddScalar, a, b, "add", false);
+  return record("add", out, {a}, [](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{g};
+  });
+}
+
+Tensor sub(const Tensor& a, double b) { return add(a, -b); }
+
+Tensor mul(const Tensor& a, double b) {
+  Tensor out = unary_op(UnaryOp::MulScalar, a, b, "mul", false);
+  return record("mul", out, {a}, [b](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{mul(g, b)};
+  });
+}
+
+Tensor div(const Tensor& a, double b) {
+  EMBER_CHECK(is_floating(a.dtype()), "div: expected a floating tensor, got {} of shape {}",
+              a.dtype(), a.shape());
+  return mul(a, 1.0 / b);
+}
+
+Tensor rsub(const Tensor& a, double b) {
+  Tensor out = unary_op(UnaryOp::RsubScalar, a, b, "rsub", false);
+  return record("rsub", out, {a}, [](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{neg(g)};
+  });
+}
+
+Tensor rdiv(const Tensor& a, double b) {
+  Tensor out = unary_op(UnaryOp::RdivScalar, a, b, "rdiv", true);
+  if (!autograd::any_requires_grad({a})) return out;
+  Tensor keep_a = a.detach(), keep_out = out.detach();
+  return record("rdiv", out, {a}, [keep_a, keep_out](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{neg(div(mul(g, keep_out), keep_a))};  // d(b/a)/da = -(b/a)/a
+  });
+}
+
+Tensor eq(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Eq, a, b, 1.0, "eq"); }
+Tensor ne(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Ne, a, b, 1.0, "ne"); }
+Tensor lt(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Lt, a, b, 1.0, "lt"); }
+Tensor le(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Le, a, b, 1.0, "le"); }
+Tensor gt(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Gt, a, b, 1.0, "gt"); }
+Tensor ge(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Ge, a, b, 1.0, "ge"); }
+
+Tensor neg(const Tensor& x) {
+  Tensor out = unary_op(UnaryOp::Neg, x, 0.0, "neg", false);
+  return record("neg", out, {x}, [](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{neg(g)};
+  });
+}
+
+Tensor exp(const Tensor& x) {
+  Tensor y = unary_op(UnaryOp::Exp, x, 0.0, "exp", true);
+  Tensor saved = autograd::any_requires_grad({x}) ? y.detach() : Tensor();
+  return record("exp", y, {x}, [saved](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{mul(g, saved)};
+  });
+}
+
+Tensor log(const Tensor& x) {
+  Tensor y = unary_op(UnaryOp::Log, x, 0.0, "log", true);
+  Tensor saved = autograd::any_requires_grad({x}) ? x.detach() : Tensor();
+  return record("log", y, {x}, [saved](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{div(g, saved)};
+  });
+}
+
+Tensor sqrt(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Sqrt, BinaryOp::SqrtBackward, x, 0.0, "sqrt", true);
+}
+Tensor rsqrt(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Rsqrt, BinaryOp::RsqrtBackward, x, 0.0, "rsqrt", true);
+}
+Tensor abs(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Abs, BinaryOp::AbsBackward, x, 0.0, "abs", false);
+}
+Tensor tanh(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Tanh, BinaryOp::TanhBackward, x, 0.0, "tanh", true);
+}
+Tensor sigmoid(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, 0.0, "sigmoid", true);
+}
+Tensor relu(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Relu, BinaryOp::ReluBackward, x, 0.0, "relu", false);
+}
+Tensor gelu(const Tensor& x) {
+  return unary_with_backward(UnaryOp::Gelu, BinaryOp::GeluBackward, x, 0.0, "gelu", false);
+}
+Tensor elu(const Tensor& x, double alpha) {
+  return unary_with_backward(UnaryOp::Elu, BinaryOp::EluBackward, x, alpha, "elu", false);
+}
+Tensor pow(const Tensor& x, double exponent) {
+  return unary_with_backward(UnaryOp::Pow, BinaryOp::PowBackward, x, exponent, "pow", false);
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_pair("where", a, b);
+  EMBER_CHECK(cond.defined() && cond.device() == a.device(),
+              "where: condition of shape {} must be on {} like the values", cond.shape(), a.device());
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor c = cond.dtype() == a.dtype() ? cond : cond.detach().to(a.dtype());
+  Tensor out = empty(shape, TensorOptions(a.dtype(), a.device()));
+  kernels::where_stub(a.device())(c, a, b, out);
+  if (!autograd::any_requires_grad({a, b})) return out;
+  Tensor keep_c = c.detach();
+  return record("where", out, {a, b}, [keep_c, sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
+    Tensor zero = zeros({}, TensorOptions(g.dtype(), g.device()));
+    return std::vector<Tensor>{needs[0] ? sum_to(where(keep_c, g, zero), sa) : Tensor(),
+                               needs[1] ? sum_to(where(keep_c, zero, g), sb) : Tensor()};
+  });
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  EMBER_CHECK(x.defined() && mask.defined(), "masked_fill: undefined tensor argument");
+  Shape out_shape = broadcast_shapes(mask.shape(), x.shape(), "masked_fill");
+  EMBER_CHECK(out_shape == x.shape(), "masked_fill: mask of shape {} does not broadcast to {}",
+              mask.shape(), x.shape());
+  return where(mask, full({}, value, TensorOptions(x.dtype(), x.device())), x);
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return rdiv(b, a); }
+
+}  // namespace ember

@@ -1,0 +1,63 @@
+// matmul entry point: shape checks, batch broadcasting, 1-D promotion and the backward
+// dA = dC Bᵀ, dB = Aᵀ dC (transposes are views, so no copies), summed over broadcast batch dims.
+#include "ops/matmul.h"
+
+#include "autograd/node.h"
+#include "core/factory.h"
+#include "ops/reduce.h"
+#include "ops/view.h"
+
+namespace ember {
+
+namespace kernels {
+constinit DispatchStub<matmul_fn> matmul_stub("matmul");
+}
+
+namespace {
+
+Tensor matmul_nd(const Tensor& a, const Tensor& b) {
+  const int da = a.dim(), db = b.dim();
+  const std::int64_t k_a = a.shape()[da - 1], k_b = b.shape()[db - 2];
+  EMBER_CHECK(k_a == k_b, "matmul: cannot multiply {} by {}: inner dimensions {} and {} differ",
+              a.shape(), b.shape(), k_a, k_b);
+  Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  Shape shape_a = batch, shape_b = batch, out_shape = batch;
+  shape_a.insert(shape_a.end(), {a.shape()[da - 2], k_a});
+  shape_b.insert(shape_b.end(), {k_b, b.shape()[db - 1]});
+  out_shape.insert(out_shape.end(), {a.shape()[da - 2], b.shape()[db - 1]});
+  Tensor out = empty(out_shape, TensorOptions(a.dtype(), a.device()));
+  kernels::matmul_stub(a.device())(a.detach().expand(shape_a), b.detach().expand(shape_b), out);
+  if (!autograd::any_requires_grad({a, b})) return out;
+  Tensor keep_a = b.requires_grad() ? a.detach() : Tensor();
+  Tensor keep_b = a.requires_grad() ? b.detach() : Tensor();
+  return autograd::record("matmul", out, {a, b}, [keep_a, keep_b, sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
+    Tensor ga, gb;
+    if (needs[0]) ga = sum_to(matmul_nd(g, transpose(keep_b, -1, -2)), sa);
+    if (needs[1]) gb = sum_to(matmul_nd(transpose(keep_a, -1, -2), g), sb);
+    return std::vector<Tensor>{ga, gb};
+  });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(a.defined() && b.defined(), "matmul: undefined tensor argument");
+  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: cannot multiply {} by {}: both operands need at least 1 dim",
+              a.shape(), b.shape());
+  EMBER_CHECK(a.device() == b.device(), "matmul: operands on different devices: {} {} and {} {}",
+              a.shape(), a.device(), b.shape(), b.device());
+  EMBER_CHECK(a.dtype() == b.dtype() && is_floating(a.dtype()),
+              "matmul: operands must share a floating dtype, got {} {} and {} {}", a.shape(),
+              a.dtype(), b.shape(), b.dtype());
+  if (a.dim() == 1) {
+    EMBER_CHECK(b.dim() == 1 ? a.size(0) == b.size(0) : a.size(0) == b.size(-2),
+                "matmul: cannot multiply {} by {}: inner dimensions {} and {} differ", a.shape(),
+                b.shape(), a.size(0), b.dim() == 1 ? b.size(0) : b.size(-2));
+    return squeeze(matmul(unsqueeze(a, 0), b), b.dim() == 1 ? -1 : -2);
+  }
+  if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1);
+  return matmul_nd(a, b);
+}
+
+}  // namespace ember

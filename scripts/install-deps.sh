@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs Ember's build and test dependencies from Debian packages, idempotently.
+# Skips apt entirely when everything is already present, so re-runs cost nothing.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config
+          doctest-dev libfmt-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev gnuplot-nox)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
