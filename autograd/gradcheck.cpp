@@ -11,7 +11,8 @@ namespace ember::autograd {
 
 namespace {
 
-// Fresh leaf copies of the inputs, so the check never touches the caller's tensors.
+// Fresh leaf copies of the inputs with the same strides and offset (a transposed or sliced input
+// stays non-contiguous), so the check never touches the caller's tensors.
 std::vector<Tensor> leaf_copies(const std::vector<Tensor>& inputs) {
   std::vector<Tensor> out;
   for (const auto& t : inputs) {
@@ -19,11 +20,24 @@ std::vector<Tensor> leaf_copies(const std::vector<Tensor>& inputs) {
       out.emplace_back();
       continue;
     }
-    Tensor c = t.detach().clone();
+    const auto storage_numel =
+        static_cast<std::int64_t>(t.storage()->nbytes() / element_size(t.dtype()));
+    Tensor storage_copy = make_tensor(t.storage(), {storage_numel}, {1}, 0, t.dtype()).clone();
+    Tensor c = make_tensor(storage_copy.storage(), t.shape(), t.strides(), t.offset(), t.dtype());
     if (t.requires_grad()) c.requires_grad_();
     out.push_back(c);
   }
   return out;
+}
+
+// Storage offset of the e-th element (row-major order) of t.
+std::int64_t element_offset(const Tensor& t, std::int64_t e) {
+  std::int64_t offset = t.offset();
+  for (int d = t.dim() - 1; d >= 0; --d) {
+    offset += (e % t.shape()[d]) * t.strides()[d];
+    e /= t.shape()[d];
+  }
+  return offset;
 }
 
 std::vector<double> evaluate(const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
@@ -37,6 +51,8 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
                           GradcheckOptions options) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
+    EMBER_CHECK(!t.defined() || t.device().is_cpu(), "gradcheck: input {} is on {}; check on cpu",
+                i, t.device());
     EMBER_CHECK(!t.defined() || !t.requires_grad() || t.dtype() == kFloat64,
                 "gradcheck: input {} ({} {}) requires grad but is not float64", i, t.dtype(), t.shape());
   }
@@ -80,17 +96,17 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined() || !inputs[i].requires_grad()) continue;
     std::vector<Tensor> probe = leaf_copies(inputs);
-    Tensor x = probe[i].detach().contiguous();
-    probe[i] = x;
-    double* data = x.data_ptr<double>();
+    const Tensor& x = probe[i];
+    double* storage = static_cast<double*>(x.storage()->data());
     double worst_for_input = 0;
     for (std::int64_t e = 0; e < x.numel(); ++e) {
-      const double saved = data[e];
-      data[e] = saved + options.eps;
+      double& value = storage[element_offset(x, e)];
+      const double saved = value;
+      value = saved + options.eps;
       std::vector<double> plus = evaluate(fn, probe);
-      data[e] = saved - options.eps;
+      value = saved - options.eps;
       std::vector<double> minus = evaluate(fn, probe);
-      data[e] = saved;
+      value = saved;
       for (std::int64_t o = 0; o < n_out; ++o) {
         const double numerical = (plus[o] - minus[o]) / (2 * options.eps);
         const double analytical = rows[o][i][e];

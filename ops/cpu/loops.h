@@ -22,6 +22,7 @@ using Offsets = std::array<std::int64_t, N>;
 
 template <std::size_t N, typename RowFn>
 void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, RowFn&& row) {
+  if (shape_numel(shape) == 0) return;
   // Coalesce dim i into dim i+1 when every operand steps through them as one.
   Shape dims;
   std::array<Shape, N> st;
