@@ -17,6 +17,7 @@
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
+#include "ops/linear_attention.h"
 #include "ops/loss.h"
 #include "ops/matmul.h"
 #include "ops/random.h"

@@ -2,18 +2,17 @@
 // with the transpose flag; only an operand with neither unit stride is copied. Many small
 // matrices run in parallel over the batch (OpenBLAS is the OpenMP build, so it runs single-threaded
 // inside our parallel region instead of oversubscribing); large ones use OpenBLAS's own threads.
-#include <cblas.h>
-
 #include <algorithm>
 #include <optional>
 
+#include "ops/cpu/blas.h"
 #include "ops/matmul.h"
 
 namespace ember::cpu {
 namespace {
 
 struct BlasLayout {
-  CBLAS_TRANSPOSE trans;
+  bool trans;
   std::int64_t ld;
 };
 
@@ -21,20 +20,10 @@ struct BlasLayout {
 std::optional<BlasLayout> blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t s_row,
                                       std::int64_t s_col) {
   if ((cols == 1 || s_col == 1) && (rows == 1 || s_row >= std::max<std::int64_t>(cols, 1)))
-    return BlasLayout{CblasNoTrans, rows == 1 ? std::max<std::int64_t>(cols, 1) : s_row};
+    return BlasLayout{false, rows == 1 ? std::max<std::int64_t>(cols, 1) : s_row};
   if ((rows == 1 || s_row == 1) && (cols == 1 || s_col >= std::max<std::int64_t>(rows, 1)))
-    return BlasLayout{CblasTrans, cols == 1 ? std::max<std::int64_t>(rows, 1) : s_col};
+    return BlasLayout{true, cols == 1 ? std::max<std::int64_t>(rows, 1) : s_col};
   return std::nullopt;
-}
-
-template <typename T>
-void gemm(const BlasLayout& la, const BlasLayout& lb, std::int64_t M, std::int64_t N,
-          std::int64_t K, const T* a, const T* b, T* c) {
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, la.trans, lb.trans, M, N, K, 1.0f, a, la.ld, b, lb.ld, 0.0f, c, N);
-  } else {
-    cblas_dgemm(CblasRowMajor, la.trans, lb.trans, M, N, K, 1.0, a, la.ld, b, lb.ld, 0.0, c, N);
-  }
 }
 
 // Makes the last two dims readable by BLAS, copying only if necessary.
@@ -71,7 +60,7 @@ void matmul_cpu(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
         off_a += idx * a.strides()[k];
         off_b += idx * b.strides()[k];
       }
-      gemm<T>(*la, *lb, M, N, K, pa + off_a, pb + off_b, pc + i * M * N);
+      gemm<T>(la->trans, lb->trans, M, N, K, T(1), pa + off_a, la->ld, pb + off_b, lb->ld, T(0), pc + i * M * N, N);
     };
     const bool small = M * N * K < 128 * 128 * 128;
     if (batches > 1 && small) {

@@ -1,0 +1,185 @@
+// CPU chunked causal linear attention (see ops/linear_attention.h for the algorithm).
+// Heads run in parallel (one OpenMP thread per (b, h)); inside a head the chunks run in order and
+// every product is a small GEMM (OpenBLAS runs single-threaded inside our parallel region).
+// Per chunk of c rows, with Va = [V_c, 1] (c x (M+1)):
+//   forward   A = tril(Q_c K_c^T);  num = Q_c S + A Va;  out = num[:, :M] / (num[:, M] + eps);
+//             S += K_c^T Va
+//   backward  G = [g / d, -(g . y) / d] (c x (M+1)), d = num[:, M] + eps;
+//             pass 1 (forward order):  dQ_c = G S^T + tril(G Va^T) K_c;      S += K_c^T Va
+//             pass 2 (reverse order):  dK_c = tril(G Va^T)^T Q_c + Va R^T;
+//                                      dV_c = (A^T G + K_c R)[:, :M];          R += Q_c^T G
+#include <algorithm>
+#include <vector>
+
+#include "ops/cpu/blas.h"
+#include "ops/linear_attention.h"
+
+namespace ember::cpu {
+namespace {
+
+// One head's (N x cols) matrix inside a (B, H, N, cols) tensor with unit last-dim stride.
+template <typename T>
+struct HeadMatrix {
+  T* data;
+  std::int64_t ld;  // row stride
+  T* row(std::int64_t i) const { return data + i * ld; }
+};
+
+template <typename T>
+HeadMatrix<T> head(const Tensor& t, std::int64_t b, std::int64_t h) {
+  T* base = static_cast<T*>(t.raw_data());
+  return {base + b * t.stride(0) + h * t.stride(1), t.stride(2)};
+}
+
+// Zeroes the strict upper triangle of the leading c x c block of a (ld-strided) matrix.
+template <typename T>
+void keep_lower(T* a, std::int64_t c, std::int64_t ld) {
+  for (std::int64_t i = 0; i < c; ++i) std::fill(a + i * ld + i + 1, a + i * ld + c, T(0));
+}
+
+// Va = [V rows, 1] for rows [s, s + c).
+template <typename T>
+void augment_values(const HeadMatrix<T>& v, std::int64_t s, std::int64_t c, std::int64_t M, T* va) {
+  const std::int64_t Ma = M + 1;
+  for (std::int64_t i = 0; i < c; ++i) {
+    std::copy(v.row(s + i), v.row(s + i) + M, va + i * Ma);
+    va[i * Ma + M] = T(1);
+  }
+}
+
+// Scratch space of one head, reused across its chunks.
+template <typename T>
+struct Workspace {
+  std::int64_t C, D, M;
+  std::vector<T> va, a, num, state, reverse_state, masked;
+  Workspace(std::int64_t C_, std::int64_t D_, std::int64_t M_)
+      : C(C_), D(D_), M(M_), va(C * (M + 1)), a(C * C), num(C * (M + 1)), state(D * (M + 1)),
+        reverse_state(D * (M + 1)), masked(C * C) {}
+};
+
+// num = Q_c S + tril(Q_c K_c^T) Va for one chunk; leaves A = tril(Q_c K_c^T) in ws.a.
+template <typename T>
+void chunk_numerator(const HeadMatrix<T>& q, const HeadMatrix<T>& k, std::int64_t s, std::int64_t c,
+                     Workspace<T>& ws) {
+  const std::int64_t C = ws.C, D = ws.D, Ma = ws.M + 1;
+  gemm<T>(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, T(0), ws.a.data(), C);
+  keep_lower(ws.a.data(), c, C);
+  gemm<T>(false, false, c, Ma, D, T(1), q.row(s), q.ld, ws.state.data(), Ma, T(0), ws.num.data(), Ma);
+  gemm<T>(false, false, c, Ma, c, T(1), ws.a.data(), C, ws.va.data(), Ma, T(1), ws.num.data(), Ma);
+}
+
+template <typename T>
+void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
+                  const HeadMatrix<T>& out, std::int64_t N, T eps, Workspace<T>& ws) {
+  const std::int64_t C = ws.C, D = ws.D, M = ws.M, Ma = M + 1;
+  std::fill(ws.state.begin(), ws.state.end(), T(0));
+  for (std::int64_t s = 0; s < N; s += C) {
+    const std::int64_t c = std::min(C, N - s);
+    augment_values(v, s, c, M, ws.va.data());
+    chunk_numerator(q, k, s, c, ws);
+    for (std::int64_t i = 0; i < c; ++i) {
+      const T* num = ws.num.data() + i * Ma;
+      const T inv = T(1) / (num[M] + eps);
+      T* y = out.row(s + i);
+      for (std::int64_t m = 0; m < M; ++m) y[m] = num[m] * inv;
+    }
+    gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
+  }
+}
+
+template <typename T>
+void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
+                   const HeadMatrix<T>& g, const HeadMatrix<T>& dq, const HeadMatrix<T>& dk,
+                   const HeadMatrix<T>& dv, std::int64_t N, T eps, Workspace<T>& ws,
+                   std::vector<T>& grad_aug) {
+  const std::int64_t C = ws.C, D = ws.D, M = ws.M, Ma = M + 1;
+  // Pass 1: recompute the forward, form the augmented output gradient G, and dQ.
+  std::fill(ws.state.begin(), ws.state.end(), T(0));
+  for (std::int64_t s = 0; s < N; s += C) {
+    const std::int64_t c = std::min(C, N - s);
+    augment_values(v, s, c, M, ws.va.data());
+    chunk_numerator(q, k, s, c, ws);
+    T* G = grad_aug.data() + s * Ma;
+    for (std::int64_t i = 0; i < c; ++i) {
+      const T* num = ws.num.data() + i * Ma;
+      const T* gi = g.row(s + i);
+      const T inv = T(1) / (num[M] + eps);
+      T g_dot_y = 0;
+      for (std::int64_t m = 0; m < M; ++m) {
+        G[i * Ma + m] = gi[m] * inv;
+        g_dot_y += gi[m] * num[m] * inv;
+      }
+      G[i * Ma + M] = -g_dot_y * inv;
+    }
+    gemm<T>(false, true, c, D, Ma, T(1), G, Ma, ws.state.data(), Ma, T(0), dq.row(s), dq.ld);
+    gemm<T>(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, T(0), ws.masked.data(), C);
+    keep_lower(ws.masked.data(), c, C);
+    gemm<T>(false, false, c, D, c, T(1), ws.masked.data(), C, k.row(s), k.ld, T(1), dq.row(s), dq.ld);
+    gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
+  }
+  // Pass 2: chunks in reverse, carrying R = sum over later rows of q_i G_i^T.
+  std::fill(ws.reverse_state.begin(), ws.reverse_state.end(), T(0));
+  const std::int64_t last = ((N - 1) / C) * C;
+  for (std::int64_t s = last; s >= 0; s -= C) {
+    const std::int64_t c = std::min(C, N - s);
+    augment_values(v, s, c, M, ws.va.data());
+    const T* G = grad_aug.data() + s * Ma;
+    T* R = ws.reverse_state.data();
+    gemm<T>(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, T(0), ws.masked.data(), C);
+    keep_lower(ws.masked.data(), c, C);
+    gemm<T>(true, false, c, D, c, T(1), ws.masked.data(), C, q.row(s), q.ld, T(0), dk.row(s), dk.ld);
+    gemm<T>(false, true, c, D, Ma, T(1), ws.va.data(), Ma, R, Ma, T(1), dk.row(s), dk.ld);
+    gemm<T>(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, T(0), ws.a.data(), C);
+    keep_lower(ws.a.data(), c, C);
+    gemm<T>(true, false, c, M, c, T(1), ws.a.data(), C, G, Ma, T(0), dv.row(s), dv.ld);
+    gemm<T>(false, false, c, M, D, T(1), k.row(s), k.ld, R, Ma, T(1), dv.row(s), dv.ld);
+    gemm<T>(true, false, D, Ma, c, T(1), q.row(s), q.ld, G, Ma, T(1), R, Ma);
+  }
+}
+
+void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, double eps,
+                 std::int64_t chunk) {
+  const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
+  if (N == 0) return;
+  const std::int64_t C = std::min(chunk, N);
+  dispatch_floating(q.dtype(), "causal_linear_attention", [&]<typename T>() {
+#pragma omp parallel
+    {
+      Workspace<T> ws(C, D, M);
+#pragma omp for schedule(dynamic)
+      for (std::int64_t bh = 0; bh < B * H; ++bh) {
+        const std::int64_t b = bh / H, h = bh % H;
+        forward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h), N,
+                        static_cast<T>(eps), ws);
+      }
+    }
+  });
+}
+
+void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& dq,
+                  const Tensor& dk, const Tensor& dv, double eps, std::int64_t chunk) {
+  const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
+  if (N == 0) return;
+  const std::int64_t C = std::min(chunk, N);
+  dispatch_floating(q.dtype(), "causal_linear_attention backward", [&]<typename T>() {
+#pragma omp parallel
+    {
+      Workspace<T> ws(C, D, M);
+      std::vector<T> grad_aug(N * (M + 1));
+#pragma omp for schedule(dynamic)
+      for (std::int64_t bh = 0; bh < B * H; ++bh) {
+        const std::int64_t b = bh / H, h = bh % H;
+        backward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(g, b, h),
+                         head<T>(dq, b, h), head<T>(dk, b, h), head<T>(dv, b, h), N,
+                         static_cast<T>(eps), ws, grad_aug);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+EMBER_REGISTER_KERNEL(kernels::causal_linear_attention_stub, DeviceType::CPU, forward_cpu);
+EMBER_REGISTER_KERNEL(kernels::causal_linear_attention_backward_stub, DeviceType::CPU, backward_cpu);
+
+}  // namespace ember::cpu

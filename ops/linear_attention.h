@@ -1,0 +1,39 @@
+// Causal linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") as one op with a
+// hand-written forward and backward:
+//
+//   out_i = sum_{j<=i} (q_i . k_j) v_j  /  (q_i . sum_{j<=i} k_j + eps)
+//
+// for feature-mapped queries and keys q = phi(Q), k = phi(K) (non-negative, e.g. elu(x)+1).
+// The naive form needs the N prefix sums of D x M outer products; this op never materialises
+// them. It splits the sequence into chunks of C rows and carries the state S = sum k_j v_j^T
+// between chunks, so all work is GEMMs:
+//   out_chunk = Q_c S + tril(Q_c K_c^T) V_c,    S += K_c^T V_c.
+// The denominator rides along as an extra value column of ones (S is D x (M+1)). Time is
+// O(N (D M + C (D + M))) and extra memory O(C^2 + D M) per head, plus one N x (M+1) buffer
+// per thread in backward. Backward recomputes the forward chunk by chunk (nothing but q, k, v
+// is saved), then walks the chunks in reverse with R = sum_{later i} q_i g_i^T.
+#pragma once
+
+#include "core/tensor.h"
+#include "ops/dispatch.h"
+
+namespace ember {
+
+// q, k: (B, H, N, D), v: (B, H, N, M), one dtype and device; any strides with a unit last-dim
+// stride are read in place (e.g. heads split from a (B, N, H*D) projection). Returns (B, H, N, M)
+// laid out as (B, N, H, M) in memory, so merging heads back is free.
+Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, double eps = 1e-6,
+                               std::int64_t chunk_size = 64);
+
+namespace kernels {
+using causal_linear_attention_fn = void (*)(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const Tensor& out, double eps, std::int64_t chunk);
+// g like out; dq, dk, dv like q, k, v (unit last-dim stride); all written, not accumulated.
+using causal_linear_attention_backward_fn = void (*)(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                     const Tensor& g, const Tensor& dq, const Tensor& dk,
+                                                     const Tensor& dv, double eps, std::int64_t chunk);
+extern DispatchStub<causal_linear_attention_fn> causal_linear_attention_stub;
+extern DispatchStub<causal_linear_attention_backward_fn> causal_linear_attention_backward_stub;
+}  // namespace kernels
+
+}  // namespace ember
