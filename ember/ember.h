@@ -25,3 +25,7 @@
 #include "ops/shape_ops.h"
 #include "ops/softmax.h"
 #include "ops/view.h"
+#include "nn/attention.h"
+#include "nn/layers.h"
+#include "nn/module.h"
+#include "nn/transformer.h"

@@ -1,0 +1,190 @@
+// MultiHeadAttention: projections, the two attention kinds, masks, and the generation caches.
+#include "nn/attention.h"
+
+#include <cmath>
+#include <limits>
+
+#include "autograd/grad_mode.h"
+#include "core/factory.h"
+#include "ops/elementwise.h"
+#include "ops/linear_attention.h"
+#include "ops/matmul.h"
+#include "ops/random.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
+#include "ops/softmax.h"
+#include "ops/view.h"
+
+namespace ember::nn {
+
+AttentionKind parse_attention_kind(const std::string& name) {
+  if (name == "softmax") return AttentionKind::Softmax;
+  if (name == "linear") return AttentionKind::Linear;
+  fail("attention kind must be 'softmax' or 'linear', got '{}'", name);
+}
+
+std::string attention_kind_name(AttentionKind kind) {
+  return kind == AttentionKind::Softmax ? "softmax" : "linear";
+}
+
+namespace feature_maps {
+FeatureMap elu_plus_one() {
+  return [](const Tensor& x) { return elu(x) + 1.0; };
+}
+FeatureMap relu() {
+  return [](const Tensor& x) { return ember::relu(x); };
+}
+}  // namespace feature_maps
+
+namespace {
+
+// (B, 1, 1, Nk) or (B, 1, Nk, 1) 0/1 mask of key positions >= length (padding).
+Tensor padding_mask(const Tensor& key_lengths, std::int64_t Nk, const Shape& shape) {
+  Tensor positions = arange(Nk, TensorOptions(kInt64, key_lengths.device()));
+  return ge(positions.reshape({1, Nk}), key_lengths.reshape({-1, 1})).reshape(shape);
+}
+
+}  // namespace
+
+MultiHeadAttention::MultiHeadAttention(std::int64_t d_model, std::int64_t heads, AttentionOptions options)
+    : d_model_(d_model), heads_(heads), options_(std::move(options)) {
+  EMBER_CHECK(heads > 0 && d_model > 0 && d_model % heads == 0,
+              "MultiHeadAttention: d_model {} must be a positive multiple of heads {}", d_model, heads);
+  head_dim_ = d_model / heads;
+  q = register_module("q", std::make_shared<Linear>(d_model, d_model));
+  k = register_module("k", std::make_shared<Linear>(d_model, d_model));
+  v = register_module("v", std::make_shared<Linear>(d_model, d_model));
+  out = register_module("out", std::make_shared<Linear>(d_model, d_model));
+}
+
+Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
+  return x.reshape({x.size(0), x.size(1), heads_, head_dim_}).transpose(1, 2);
+}
+
+Tensor MultiHeadAttention::merge_heads(const Tensor& x) const {
+  return x.transpose(1, 2).reshape({x.size(0), x.size(2), d_model_});
+}
+
+Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                   const Tensor& key_lengths) {
+  EMBER_CHECK(query.dim() == 3 && key.dim() == 3 && value.dim() == 3 && query.size(2) == d_model_ &&
+                  key.shape() == value.shape() && key.size(2) == d_model_ && key.size(0) == query.size(0),
+              "MultiHeadAttention: expected query (B, Nq, {0}) and key = value (B, Nk, {0}), got {1}, {2}, {3}",
+              d_model_, query.shape(), key.shape(), value.shape());
+  EMBER_CHECK(!options_.causal || query.size(1) == key.size(1),
+              "MultiHeadAttention: causal attention needs as many queries as keys, got {} and {}",
+              query.size(1), key.size(1));
+  EMBER_CHECK(!key_lengths.defined() || (key_lengths.dtype() == kInt64 && key_lengths.shape() == Shape{key.size(0)}),
+              "MultiHeadAttention: key_lengths must be int64 of shape [{}], got {} {}", key.size(0),
+              key_lengths.dtype(), key_lengths.shape());
+  Tensor Q = split_heads(q->forward(query)), K = split_heads(k->forward(key)), V = split_heads(v->forward(value));
+  Tensor heads = options_.kind == AttentionKind::Softmax ? softmax_attention(Q, K, V, key_lengths)
+                                                         : linear_attention(Q, K, V, key_lengths);
+  return out->forward(merge_heads(heads));
+}
+
+Tensor MultiHeadAttention::softmax_attention(const Tensor& Q, const Tensor& K, const Tensor& V,
+                                             const Tensor& key_lengths) {
+  const std::int64_t Nq = Q.size(2), Nk = K.size(2);
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  Tensor scores = matmul(Q, K.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));  // (B, H, Nq, Nk)
+  if (options_.causal)
+    scores = masked_fill(scores, triu(ones({Nq, Nk}, TensorOptions(Q.dtype(), Q.device())), 1 + Nk - Nq), neg_inf);
+  if (key_lengths.defined()) scores = masked_fill(scores, padding_mask(key_lengths, Nk, {-1, 1, 1, Nk}), neg_inf);
+  Tensor weights = dropout(softmax(scores, -1), options_.dropout, is_training());
+  return matmul(weights, V);  // (B, H, Nq, Dh)
+}
+
+Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, const Tensor& V,
+                                            const Tensor& key_lengths) {
+  Tensor phi_q = options_.feature_map(Q), phi_k = options_.feature_map(K);  // (B, H, N, D)
+  if (key_lengths.defined()) {
+    // Padded keys contribute nothing: their features are zeroed.
+    Tensor keep = rsub(padding_mask(key_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(Q.dtype()), 1.0);
+    phi_k = phi_k * keep;
+  }
+  if (options_.causal) return causal_linear_attention(phi_q, phi_k, V, options_.eps, options_.chunk_size);
+  Tensor state = matmul(phi_k.transpose(-1, -2), V);   // (B, H, D, M)
+  Tensor normalizer = sum(phi_k, {2}).unsqueeze(-1);   // (B, H, D, 1)
+  return linear_readout(phi_q, state, normalizer);
+}
+
+Tensor MultiHeadAttention::linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const {
+  return matmul(phi_q, state) / (matmul(phi_q, normalizer) + options_.eps);
+}
+
+void MultiHeadAttention::append_to_cache(AttentionCache& cache, const Tensor& K, const Tensor& V) const {
+  const std::int64_t B = K.size(0), n = K.size(2);
+  if (!cache.keys.defined() || cache.length + n > cache.keys.size(2)) {
+    // Double the capacity so appends are amortised O(1) copies per position.
+    std::int64_t capacity = std::max<std::int64_t>(64, 2 * (cache.length + n));
+    TensorOptions opts(K.dtype(), K.device());
+    Tensor keys = zeros({B, heads_, capacity, head_dim_}, opts), values = zeros({B, heads_, capacity, head_dim_}, opts);
+    if (cache.length > 0) {
+      keys.narrow(2, 0, cache.length).copy_(cache.keys.narrow(2, 0, cache.length));
+      values.narrow(2, 0, cache.length).copy_(cache.values.narrow(2, 0, cache.length));
+    }
+    cache.keys = keys;
+    cache.values = values;
+  }
+  cache.keys.narrow(2, cache.length, n).copy_(K);
+  cache.values.narrow(2, cache.length, n).copy_(V);
+  cache.length += n;
+}
+
+Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) {
+  NoGradGuard no_grad;
+  EMBER_CHECK(x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
+              "MultiHeadAttention::forward_step: expected (B, 1, {}), got {}", d_model_, x.shape());
+  Tensor Q = split_heads(q->forward(x)), K = split_heads(k->forward(x)), V = split_heads(v->forward(x));
+  Tensor heads;
+  if (options_.kind == AttentionKind::Softmax) {
+    append_to_cache(cache, K, V);
+    Tensor keys = cache.keys.narrow(2, 0, cache.length), values = cache.values.narrow(2, 0, cache.length);
+    Tensor scores = matmul(Q, keys.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));
+    heads = matmul(softmax(scores, -1), values);
+  } else {
+    Tensor phi_q = options_.feature_map(Q), phi_k = options_.feature_map(K);  // (B, H, 1, D)
+    Tensor update = matmul(phi_k.transpose(-1, -2), V);                       // (B, H, D, M)
+    Tensor z_update = phi_k.transpose(-1, -2);                                // (B, H, D, 1)
+    if (cache.state.defined()) {
+      cache.state.add_(update);
+      cache.normalizer.add_(z_update);
+    } else {
+      cache.state = update.contiguous();
+      cache.normalizer = z_update.contiguous();
+    }
+    cache.length += 1;
+    heads = linear_readout(phi_q, cache.state, cache.normalizer);
+  }
+  return out->forward(merge_heads(heads));
+}
+
+Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,
+                                              const Tensor& memory_lengths) {
+  NoGradGuard no_grad;
+  EMBER_CHECK(x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
+              "MultiHeadAttention::forward_cross_step: expected (B, 1, {}), got {}", d_model_, x.shape());
+  if (!cache.memory_ready) {
+    Tensor K = split_heads(k->forward(memory)), V = split_heads(v->forward(memory));
+    if (options_.kind == AttentionKind::Softmax) {
+      cache.keys = K.contiguous();
+      cache.values = V.contiguous();
+      cache.length = K.size(2);
+    } else {
+      Tensor phi_k = options_.feature_map(K);
+      if (memory_lengths.defined())
+        phi_k = phi_k * rsub(padding_mask(memory_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(K.dtype()), 1.0);
+      cache.state = matmul(phi_k.transpose(-1, -2), V);
+      cache.normalizer = sum(phi_k, {2}).unsqueeze(-1);
+    }
+    cache.memory_ready = true;
+  }
+  Tensor Q = split_heads(q->forward(x));
+  Tensor heads = options_.kind == AttentionKind::Softmax
+                     ? softmax_attention(Q, cache.keys, cache.values, memory_lengths)
+                     : linear_readout(options_.feature_map(Q), cache.state, cache.normalizer);
+  return out->forward(merge_heads(heads));
+}
+
+}  // namespace ember::nn

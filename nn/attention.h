@@ -1,0 +1,78 @@
+// Multi-head attention with a pluggable kind: softmax (scaled dot-product) or linear
+// (Katharopoulos et al. 2020), both usable for self- and cross-attention, causal or not, with a
+// key-padding mask, and both able to run one position at a time for generation:
+//   softmax - a KV cache: keys and values of past positions, one query against all of them;
+//   linear  - the RNN form: per head a state S = sum phi(k) v^T (D x M) and Z = sum phi(k) (D),
+//             so one token costs O(D M) whatever its position.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "nn/layers.h"
+
+namespace ember::nn {
+
+enum class AttentionKind { Softmax, Linear };
+
+AttentionKind parse_attention_kind(const std::string& name);  // "softmax" | "linear"
+std::string attention_kind_name(AttentionKind kind);
+
+// phi for linear attention; must map to non-negative features. Users can pass their own.
+using FeatureMap = std::function<Tensor(const Tensor&)>;
+namespace feature_maps {
+FeatureMap elu_plus_one();  // elu(x) + 1, the paper's choice
+FeatureMap relu();
+}  // namespace feature_maps
+
+struct AttentionOptions {
+  AttentionKind kind = AttentionKind::Softmax;
+  bool causal = false;
+  double dropout = 0.0;  // on the attention weights (softmax kind)
+  FeatureMap feature_map = feature_maps::elu_plus_one();
+  double eps = 1e-6;             // linear kind: added to the normaliser
+  std::int64_t chunk_size = 64;  // linear kind, causal: chunk of the chunked kernel
+};
+
+// What one attention layer remembers between generation steps.
+struct AttentionCache {
+  Tensor keys, values;   // softmax: (B, H, capacity, Dh), first `length` positions valid
+  Tensor state;          // linear: S, (B, H, D, M)
+  Tensor normalizer;     // linear: Z, (B, H, D, 1)
+  std::int64_t length = 0;
+  bool memory_ready = false;  // cross-attention: keys/values (or S, Z) of the memory computed
+};
+
+class MultiHeadAttention : public Module {
+ public:
+  MultiHeadAttention(std::int64_t d_model, std::int64_t heads, AttentionOptions options = {});
+
+  // query (B, Nq, d_model), key and value (B, Nk, d_model). key_lengths: optional int64 (B), the
+  // number of valid (unpadded) keys of each sequence. Causal requires Nq == Nk.
+  Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                 const Tensor& key_lengths = {});
+
+  // Generation, no autograd: x (B, 1, d_model) is the newest position. Self-attention appends it
+  // to the cache and attends to all positions so far.
+  Tensor forward_step(const Tensor& x, AttentionCache& cache);
+  // Cross-attention of the newest position over a fixed memory (B, Nk, d_model); the memory's
+  // keys and values (or S and Z) are computed on the first call and reused.
+  Tensor forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,
+                            const Tensor& memory_lengths = {});
+
+  const AttentionOptions& options() const { return options_; }
+  std::shared_ptr<Linear> q, k, v, out;
+
+ private:
+  Tensor split_heads(const Tensor& x) const;  // (B, N, H*Dh) -> (B, H, N, Dh), a view
+  Tensor merge_heads(const Tensor& x) const;  // (B, H, N, Dh) -> (B, N, H*Dh)
+  Tensor softmax_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
+  Tensor linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
+  Tensor linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const;
+  void append_to_cache(AttentionCache& cache, const Tensor& k, const Tensor& v) const;
+
+  std::int64_t d_model_, heads_, head_dim_;
+  AttentionOptions options_;
+};
+
+}  // namespace ember::nn

@@ -1,0 +1,242 @@
+// Encoder/decoder layers, the two Transformer models and greedy generation.
+#include "nn/transformer.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "core/factory.h"
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
+
+namespace ember::nn {
+
+namespace {
+
+AttentionOptions attention_options(const TransformerConfig& c, AttentionKind kind, bool causal) {
+  AttentionOptions o;
+  o.kind = kind;
+  o.causal = causal;
+  o.dropout = c.dropout;
+  o.feature_map = c.feature_map;
+  o.eps = c.linear_eps;
+  o.chunk_size = c.chunk_size;
+  return o;
+}
+
+void check_config(const TransformerConfig& c) {
+  EMBER_CHECK(c.vocab_size > 0 && c.d_model > 0 && c.heads > 0 && c.d_ff > 0 && c.decoder_layers >= 0 &&
+                  c.encoder_layers >= 0 && c.d_model % c.heads == 0 && c.dropout >= 0 && c.dropout < 1,
+              "TransformerConfig: invalid (vocab {}, d_model {}, heads {}, d_ff {}, layers {}+{}, dropout {}); "
+              "d_model must be a multiple of heads",
+              c.vocab_size, c.d_model, c.heads, c.d_ff, c.encoder_layers, c.decoder_layers, c.dropout);
+}
+
+void check_tokens(const Tensor& tokens, const char* who) {
+  EMBER_CHECK(tokens.defined() && tokens.dim() == 2 && tokens.dtype() == kInt64,
+              "{}: expected int64 tokens (B, N), got {} {}", who, tokens.defined() ? tokens.dtype() : kInt64,
+              tokens.defined() ? tokens.shape() : Shape{});
+}
+
+}  // namespace
+
+EncoderLayer::EncoderLayer(const TransformerConfig& c) : norm_first_(c.norm_first) {
+  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.heads,
+                                                                              attention_options(c, c.attention, false)));
+  ffn = register_module("ffn", std::make_shared<FeedForward>(c.d_model, c.d_ff, c.dropout, c.activation));
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(Shape{c.d_model}));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(Shape{c.d_model}));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout));
+}
+
+Tensor EncoderLayer::forward(const Tensor& x, const Tensor& lengths) {
+  if (norm_first_) {
+    Tensor h = norm1->forward(x);
+    Tensor y = x + dropout_->forward(self_attn->forward(h, h, h, lengths));
+    return y + dropout_->forward(ffn->forward(norm2->forward(y)));
+  }
+  Tensor y = norm1->forward(x + dropout_->forward(self_attn->forward(x, x, x, lengths)));
+  return norm2->forward(y + dropout_->forward(ffn->forward(y)));
+}
+
+DecoderLayer::DecoderLayer(const TransformerConfig& c, bool with_cross_attention) : norm_first_(c.norm_first) {
+  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.heads,
+                                                                              attention_options(c, c.attention, true)));
+  if (with_cross_attention) {
+    cross_attn = register_module("cross_attn", std::make_shared<MultiHeadAttention>(
+                                                   c.d_model, c.heads, attention_options(c, c.cross_attention, false)));
+    norm3 = register_module("norm3", std::make_shared<LayerNorm>(Shape{c.d_model}));
+  }
+  ffn = register_module("ffn", std::make_shared<FeedForward>(c.d_model, c.d_ff, c.dropout, c.activation));
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(Shape{c.d_model}));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(Shape{c.d_model}));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout));
+}
+
+// x + sublayer(x) with the norm before (pre-norm) or after (post-norm).
+Tensor DecoderLayer::residual(const Tensor& x, const std::shared_ptr<LayerNorm>& norm,
+                              const std::function<Tensor(const Tensor&)>& sublayer) {
+  if (norm_first_) return x + dropout_->forward(sublayer(norm->forward(x)));
+  return norm->forward(x + dropout_->forward(sublayer(x)));
+}
+
+Tensor DecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& memory_lengths) {
+  EMBER_CHECK(!cross_attn || memory.defined(), "DecoderLayer: this layer cross-attends and needs a memory");
+  Tensor y = residual(x, norm1, [&](const Tensor& h) { return self_attn->forward(h, h, h); });
+  if (cross_attn) y = residual(y, norm3, [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, memory_lengths); });
+  return residual(y, norm2, [&](const Tensor& h) { return ffn->forward(h); });
+}
+
+Tensor DecoderLayer::forward_step(const Tensor& x, AttentionCache& self_cache, const Tensor& memory,
+                                  AttentionCache* cross_cache, const Tensor& memory_lengths) {
+  NoGradGuard no_grad;
+  Tensor y = residual(x, norm1, [&](const Tensor& h) { return self_attn->forward_step(h, self_cache); });
+  if (cross_attn)
+    y = residual(y, norm3, [&](const Tensor& h) { return cross_attn->forward_cross_step(h, memory, *cross_cache, memory_lengths); });
+  return residual(y, norm2, [&](const Tensor& h) { return ffn->forward(h); });
+}
+
+TokenEmbedding::TokenEmbedding(std::int64_t vocab_size, std::int64_t d_model, double dropout)
+    : scale_(std::sqrt(static_cast<double>(d_model))) {
+  embedding = register_module("embedding", std::make_shared<Embedding>(vocab_size, d_model));
+  position_ = register_module("position", std::make_shared<PositionalEncoding>(d_model));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout));
+}
+
+Tensor TokenEmbedding::forward(const Tensor& tokens, std::int64_t start) {
+  return dropout_->forward(position_->forward(embedding->forward(tokens) * scale_, start));
+}
+
+Seq2SeqTransformer::Seq2SeqTransformer(TransformerConfig config) : config_(std::move(config)) {
+  check_config(config_);
+  src_embed_ = register_module("src_embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
+  tgt_embed_ = register_module("tgt_embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
+  auto encoder = register_module("encoder", std::make_shared<Module>());
+  for (std::int64_t i = 0; i < config_.encoder_layers; ++i)
+    encoder_.push_back(encoder->register_module(std::to_string(i), std::make_shared<EncoderLayer>(config_)));
+  auto decoder = register_module("decoder", std::make_shared<Module>());
+  for (std::int64_t i = 0; i < config_.decoder_layers; ++i)
+    decoder_.push_back(decoder->register_module(std::to_string(i), std::make_shared<DecoderLayer>(config_, true)));
+  if (config_.norm_first) {
+    encoder_norm_ = register_module("encoder_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
+    decoder_norm_ = register_module("decoder_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
+  }
+  head_ = register_module("head", std::make_shared<Linear>(config_.d_model, config_.vocab_size));
+}
+
+Tensor Seq2SeqTransformer::encode(const Tensor& src, const Tensor& src_lengths) {
+  check_tokens(src, "Seq2SeqTransformer::encode");
+  Tensor x = src_embed_->forward(src);
+  for (auto& layer : encoder_) x = layer->forward(x, src_lengths);
+  return encoder_norm_ ? encoder_norm_->forward(x) : x;
+}
+
+Tensor Seq2SeqTransformer::decode(const Tensor& tgt, const Tensor& memory, const Tensor& src_lengths) {
+  check_tokens(tgt, "Seq2SeqTransformer::decode");
+  Tensor x = tgt_embed_->forward(tgt);
+  for (auto& layer : decoder_) x = layer->forward(x, memory, src_lengths);
+  if (decoder_norm_) x = decoder_norm_->forward(x);
+  return head_->forward(x);
+}
+
+Tensor Seq2SeqTransformer::forward(const Tensor& src, const Tensor& tgt, const Tensor& src_lengths) {
+  return decode(tgt, encode(src, src_lengths), src_lengths);
+}
+
+Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory, DecoderCache& cache,
+                                       const Tensor& src_lengths) {
+  NoGradGuard no_grad;
+  check_tokens(token, "Seq2SeqTransformer::decode_step");
+  cache.self.resize(decoder_.size());
+  cache.cross.resize(decoder_.size());
+  Tensor x = tgt_embed_->forward(token, cache.position);
+  for (std::size_t i = 0; i < decoder_.size(); ++i)
+    x = decoder_[i]->forward_step(x, cache.self[i], memory, &cache.cross[i], src_lengths);
+  cache.position += 1;
+  if (decoder_norm_) x = decoder_norm_->forward(x);
+  return head_->forward(x);
+}
+
+CausalLM::CausalLM(TransformerConfig config) : config_(std::move(config)) {
+  check_config(config_);
+  embed_ = register_module("embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
+  auto layers = register_module("layers", std::make_shared<Module>());
+  for (std::int64_t i = 0; i < config_.decoder_layers; ++i)
+    layers_.push_back(layers->register_module(std::to_string(i), std::make_shared<DecoderLayer>(config_, false)));
+  if (config_.norm_first) final_norm_ = register_module("final_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
+  head_ = register_module("head", std::make_shared<Linear>(config_.d_model, config_.vocab_size));
+}
+
+Tensor CausalLM::forward(const Tensor& tokens) {
+  check_tokens(tokens, "CausalLM");
+  Tensor x = embed_->forward(tokens);
+  for (auto& layer : layers_) x = layer->forward(x);
+  if (final_norm_) x = final_norm_->forward(x);
+  return head_->forward(x);
+}
+
+Tensor CausalLM::forward_step(const Tensor& token, DecoderCache& cache) {
+  NoGradGuard no_grad;
+  check_tokens(token, "CausalLM::forward_step");
+  cache.self.resize(layers_.size());
+  Tensor x = embed_->forward(token, cache.position);
+  for (std::size_t i = 0; i < layers_.size(); ++i) x = layers_[i]->forward_step(x, cache.self[i]);
+  cache.position += 1;
+  if (final_norm_) x = final_norm_->forward(x);
+  return head_->forward(x);
+}
+
+namespace {
+// Puts a module in eval mode for a scope and restores its mode after.
+class EvalScope {
+ public:
+  explicit EvalScope(Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalScope() { module_.train(was_training_); }
+  EvalScope(const EvalScope&) = delete;
+  EvalScope& operator=(const EvalScope&) = delete;
+
+ private:
+  Module& module_;
+  bool was_training_;
+};
+
+Tensor next_token(const Tensor& logits) { return argmax(logits, -1); }  // (B, 1)
+}  // namespace
+
+Tensor generate_greedy(CausalLM& model, const Tensor& prompt, std::int64_t max_new_tokens) {
+  check_tokens(prompt, "generate_greedy");
+  EMBER_CHECK(prompt.size(1) >= 1 && max_new_tokens >= 0,
+              "generate_greedy: need a non-empty prompt and max_new_tokens >= 0, got {} and {}",
+              prompt.shape(), max_new_tokens);
+  NoGradGuard no_grad;
+  EvalScope eval(model);
+  DecoderCache cache;
+  std::vector<Tensor> pieces{prompt};
+  Tensor logits;
+  for (std::int64_t t = 0; t < prompt.size(1); ++t) logits = model.forward_step(prompt.narrow(1, t, 1), cache);
+  for (std::int64_t i = 0; i < max_new_tokens; ++i) {
+    Tensor token = next_token(logits);
+    pieces.push_back(token);
+    if (i + 1 < max_new_tokens) logits = model.forward_step(token, cache);
+  }
+  return cat(pieces, 1);
+}
+
+Tensor generate_greedy(Seq2SeqTransformer& model, const Tensor& src, std::int64_t start_token,
+                       std::int64_t max_len, const Tensor& src_lengths) {
+  check_tokens(src, "generate_greedy");
+  EMBER_CHECK(max_len >= 1, "generate_greedy: max_len must be positive, got {}", max_len);
+  NoGradGuard no_grad;
+  EvalScope eval(model);
+  Tensor memory = model.encode(src, src_lengths);
+  DecoderCache cache;
+  Tensor token = full({src.size(0), 1}, static_cast<double>(start_token), TensorOptions(kInt64, src.device()));
+  std::vector<Tensor> generated;
+  for (std::int64_t i = 0; i < max_len; ++i) {
+    token = next_token(model.decode_step(token, memory, cache, src_lengths));
+    generated.push_back(token);
+  }
+  return cat(generated, 1);
+}
+
+}  // namespace ember::nn

@@ -1,0 +1,128 @@
+// Transformers built from MultiHeadAttention, for both protocols of the copy task:
+//   Seq2SeqTransformer - encoder-decoder (Vaswani et al.), the replication study's model;
+//   CausalLM           - decoder-only language model, the "Transformers are RNNs" model.
+// Every layer takes the attention kind (softmax or linear) from the config; cross-attention has
+// its own kind. Post-norm by default (as the original Transformer), pre-norm with norm_first.
+// Both models can run one position at a time (forward_step) for generation.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "nn/attention.h"
+
+namespace ember::nn {
+
+struct TransformerConfig {
+  std::int64_t vocab_size = 11;
+  std::int64_t d_model = 256;
+  std::int64_t heads = 8;
+  std::int64_t encoder_layers = 4;  // Seq2SeqTransformer only
+  std::int64_t decoder_layers = 4;
+  std::int64_t d_ff = 1024;
+  double dropout = 0.1;
+  AttentionKind attention = AttentionKind::Softmax;        // self-attention
+  AttentionKind cross_attention = AttentionKind::Softmax;  // Seq2SeqTransformer only
+  bool norm_first = false;
+  Activation activation = Activation::ReLU;
+  FeatureMap feature_map = feature_maps::elu_plus_one();
+  double linear_eps = 1e-6;
+  std::int64_t chunk_size = 64;
+};
+
+class EncoderLayer : public Module {
+ public:
+  explicit EncoderLayer(const TransformerConfig& config);
+  Tensor forward(const Tensor& x, const Tensor& lengths = {});  // (B, N, d_model)
+  std::shared_ptr<MultiHeadAttention> self_attn;
+  std::shared_ptr<FeedForward> ffn;
+  std::shared_ptr<LayerNorm> norm1, norm2;
+
+ private:
+  std::shared_ptr<Dropout> dropout_;
+  bool norm_first_;
+};
+
+// Causal self-attention, optional cross-attention over a memory, feed-forward.
+class DecoderLayer : public Module {
+ public:
+  DecoderLayer(const TransformerConfig& config, bool with_cross_attention);
+  Tensor forward(const Tensor& x, const Tensor& memory = {}, const Tensor& memory_lengths = {});
+  // One position (B, 1, d_model); no autograd.
+  Tensor forward_step(const Tensor& x, AttentionCache& self_cache, const Tensor& memory = {},
+                      AttentionCache* cross_cache = nullptr, const Tensor& memory_lengths = {});
+  std::shared_ptr<MultiHeadAttention> self_attn, cross_attn;  // cross_attn null without memory
+  std::shared_ptr<FeedForward> ffn;
+  std::shared_ptr<LayerNorm> norm1, norm2, norm3;
+
+ private:
+  Tensor residual(const Tensor& x, const std::shared_ptr<LayerNorm>& norm,
+                  const std::function<Tensor(const Tensor&)>& sublayer);
+  std::shared_ptr<Dropout> dropout_;
+  bool norm_first_;
+};
+
+// Per-layer generation state of a decoder stack.
+struct DecoderCache {
+  std::vector<AttentionCache> self, cross;
+  std::int64_t position = 0;  // positions consumed so far
+};
+
+// Token embedding scaled by sqrt(d_model) plus the sinusoidal position encoding.
+class TokenEmbedding : public Module {
+ public:
+  TokenEmbedding(std::int64_t vocab_size, std::int64_t d_model, double dropout);
+  Tensor forward(const Tensor& tokens, std::int64_t start = 0);  // int64 (B, N) -> (B, N, d)
+  std::shared_ptr<Embedding> embedding;
+
+ private:
+  std::shared_ptr<PositionalEncoding> position_;
+  std::shared_ptr<Dropout> dropout_;
+  double scale_;
+};
+
+class Seq2SeqTransformer : public Module {
+ public:
+  explicit Seq2SeqTransformer(TransformerConfig config);
+  // src (B, Ns), tgt (B, Nt) int64 -> logits (B, Nt, vocab). src_lengths: optional (B) int64.
+  Tensor forward(const Tensor& src, const Tensor& tgt, const Tensor& src_lengths = {});
+  Tensor encode(const Tensor& src, const Tensor& src_lengths = {});
+  Tensor decode(const Tensor& tgt, const Tensor& memory, const Tensor& src_lengths = {});
+  // Logits (B, 1, vocab) for one new target token (B, 1); no autograd.
+  Tensor decode_step(const Tensor& token, const Tensor& memory, DecoderCache& cache,
+                     const Tensor& src_lengths = {});
+  const TransformerConfig& config() const { return config_; }
+
+ private:
+  TransformerConfig config_;
+  std::shared_ptr<TokenEmbedding> src_embed_, tgt_embed_;
+  std::vector<std::shared_ptr<EncoderLayer>> encoder_;
+  std::vector<std::shared_ptr<DecoderLayer>> decoder_;
+  std::shared_ptr<LayerNorm> encoder_norm_, decoder_norm_;  // pre-norm only
+  std::shared_ptr<Linear> head_;
+};
+
+class CausalLM : public Module {
+ public:
+  explicit CausalLM(TransformerConfig config);
+  Tensor forward(const Tensor& tokens);  // int64 (B, N) -> logits (B, N, vocab)
+  // Logits (B, 1, vocab) for the next position given one token (B, 1); no autograd.
+  Tensor forward_step(const Tensor& token, DecoderCache& cache);
+  const TransformerConfig& config() const { return config_; }
+
+ private:
+  TransformerConfig config_;
+  std::shared_ptr<TokenEmbedding> embed_;
+  std::vector<std::shared_ptr<DecoderLayer>> layers_;
+  std::shared_ptr<LayerNorm> final_norm_;  // pre-norm only
+  std::shared_ptr<Linear> head_;
+};
+
+// Greedy decoding. CausalLM: continues each prompt (B, P) by max_new_tokens, returning
+// (B, P + max_new_tokens). Seq2Seq: starts from start_token and returns (B, max_len) generated
+// tokens. Both run the recurrent form (RNN state or KV cache) and restore the training mode.
+Tensor generate_greedy(CausalLM& model, const Tensor& prompt, std::int64_t max_new_tokens);
+Tensor generate_greedy(Seq2SeqTransformer& model, const Tensor& src, std::int64_t start_token,
+                       std::int64_t max_len, const Tensor& src_lengths = {});
+
+}  // namespace ember::nn
