@@ -43,20 +43,20 @@ inline void check_values(const Tensor& actual, const std::vector<double>& expect
 }
 
 // Asserts that `expr` throws ember::Error whose message contains every fragment.
-#define CHECK_ERROR_CONTAINS(expr, ...)                                   \
-  do {                                                                    \
-    bool ember_thrown = false;                                            \
-    try {                                                                 \
-      (void)(expr);                                                       \
-    } catch (const ::ember::Error& e) {                                   \
-      ember_thrown = true;                                                \
-      std::string ember_message = e.what();                               \
-      for (const char* fragment : {__VA_ARGS__}) {                        \
-        INFO("message: " << ember_message << "; missing: " << fragment); \
-        CHECK(ember_message.find(fragment) != std::string::npos);         \
-      }                                                                   \
-    }                                                                     \
-    CHECK_MESSAGE(ember_thrown, "expected ember::Error from " #expr);     \
+#define CHECK_ERROR_CONTAINS(expr, ...)                                               \
+  do {                                                                                \
+    bool ember_thrown = false;                                                        \
+    try {                                                                             \
+      (void)(expr);                                                                   \
+    } catch (const ::ember::Error& e) {                                               \
+      ember_thrown = true;                                                            \
+      std::string ember_message = e.what();                                           \
+      for (const char* fragment : {__VA_ARGS__}) {                                    \
+        INFO("message: " << ember_message << "; missing: " << std::string(fragment)); \
+        CHECK(ember_message.find(fragment) != std::string::npos);                     \
+      }                                                                               \
+    }                                                                                 \
+    CHECK_MESSAGE(ember_thrown, "expected ember::Error from " #expr);                 \
   } while (0)
 
 }  // namespace ember::testing
