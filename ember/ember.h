@@ -28,6 +28,7 @@
 #include "ops/view.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
+#include "nn/loss.h"
 #include "nn/module.h"
 #include "nn/optim/clip_grad.h"
 #include "nn/optim/optimizer.h"

@@ -401,4 +401,17 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata) {
   return tensors;
 }
 
+void save(const Module& module, const std::string& path, const Metadata& metadata) {
+  save_safetensors(module.state_dict(), path, metadata);
+}
+
+void load(Module& module, const std::string& path, bool strict) {
+  StateDict state = load_safetensors(path);
+  try {
+    module.load_state_dict(state, strict);
+  } catch (const Error& e) {
+    fail("load: {}: {}", path, e.what());
+  }
+}
+
 }  // namespace ember::nn

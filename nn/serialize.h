@@ -14,6 +14,7 @@
 #include <ostream>
 #include <string>
 
+#include "nn/module.h"
 #include "nn/state_dict.h"
 
 namespace ember::nn {
@@ -21,7 +22,8 @@ namespace ember::nn {
 // Free-form string metadata stored in the header's "__metadata__" entry.
 using Metadata = std::map<std::string, std::string>;
 
-// Writes `tensors` to `path` in the safetensors format, tensor data laid out in name order.
+// Writes `tensors` to `path` in the safetensors format, tensor data laid out by decreasing element
+// size, then name (so every tensor is aligned to its element size).
 // Non-contiguous or CUDA tensors are copied to contiguous CPU memory first. Atomic: the file is
 // written to `path + ".tmp"` and renamed over `path`, so `path` always holds either the old file or
 // the complete new one. Any failure throws ember::Error naming the file.
@@ -39,5 +41,9 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata = nullptr
 // `write` propagate unchanged).
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// A module's state dict to/from a safetensors file (load is strict, see Module::load_state_dict).
+void save(const Module& module, const std::string& path, const Metadata& metadata = {});
+void load(Module& module, const std::string& path, bool strict = true);
 
 }  // namespace ember::nn
