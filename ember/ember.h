@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
+#include "core/backend.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"

@@ -1,0 +1,33 @@
+// Checkpoints of one training run: model, optimizer and scheduler state, the dropout generator's
+// state and the step, in one safetensors file (written atomically), with the run's identity in
+// the metadata so that resuming with a different configuration is refused.
+#pragma once
+
+#include <string>
+
+#include <ember/ember.h>
+
+namespace copy_task {
+
+struct TrainingParts {
+  ember::nn::Module& model;
+  ember::optim::Optimizer& optimizer;
+  ember::optim::LRScheduler* scheduler;  // may be null
+};
+
+// `identity` names everything that must match for a resume (protocol, sizes, attention, seed...).
+void save_checkpoint(const std::string& path, const TrainingParts& parts, std::int64_t step, double elapsed_s,
+                     bool finished, const ember::nn::Metadata& identity);
+
+struct LoadedCheckpoint {
+  std::int64_t step = 0;
+  double elapsed_s = 0;  // training seconds before the checkpoint
+  bool finished = false;
+};
+
+// Restores everything save_checkpoint wrote; ember::Error names the file and what is wrong
+// (corrupt file, another run's checkpoint, missing or mis-shaped entries).
+LoadedCheckpoint load_checkpoint(const std::string& path, const TrainingParts& parts,
+                                 const ember::nn::Metadata& identity);
+
+}  // namespace copy_task

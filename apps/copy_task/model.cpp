@@ -1,0 +1,139 @@
+// The two protocols' models (see model.h).
+#include "model.h"
+
+#include "data.h"
+
+using namespace ember;
+
+namespace copy_task {
+
+namespace {
+
+nn::TransformerConfig transformer_config(const Config& c, nn::AttentionKind kind) {
+  nn::TransformerConfig t;
+  t.vocab_size = kVocab;
+  t.d_model = c.d_model;
+  t.heads = c.heads;
+  t.encoder_layers = c.layers;
+  t.decoder_layers = c.layers;
+  t.d_ff = c.d_ff;
+  t.dropout = c.dropout;
+  t.attention = kind;
+  t.cross_attention = kind;
+  return t;
+}
+
+// Accuracy of argmax(logits) on the targets that are not kIgnore.
+double scored_accuracy(const Tensor& logits, const Tensor& targets) {
+  NoGradGuard no_grad;
+  Tensor predicted = argmax(logits, -1);
+  Tensor scored = ne(targets, full({}, static_cast<double>(kIgnore), TensorOptions(kInt64, targets.device())));
+  double total = sum(scored).item<double>();
+  return total > 0 ? sum(mul(eq(predicted, targets), scored)).item<double>() / total : 0.0;
+}
+
+// Token and whole-sequence accuracy of generated (B, L) against expected (B, L).
+void add_accuracy(const Tensor& generated, const Tensor& expected, EvalResult& result, double& correct_tokens,
+                  double& total_tokens, double& exact) {
+  Tensor right = eq(generated, expected.to(generated.device()));
+  correct_tokens += sum(right).item<double>();
+  total_tokens += static_cast<double>(right.numel());
+  exact += sum(eq(sum(right, {1}), full({}, static_cast<double>(right.size(1)), kInt64))).item<double>();
+  result.sequences += generated.size(0);
+}
+
+class LmModel final : public CopyModel {
+ public:
+  LmModel(const Config& c, nn::AttentionKind kind, std::int64_t max_len)
+      : config_(c), max_len_(max_len), model_(transformer_config(c, kind)) {
+    model_.to(c.device_value());
+  }
+  nn::Module& module() override { return model_; }
+
+  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
+    LmBatch batch = make_lm_batch(data_seed, index, config_.batch, max_len_);
+    Tensor targets = batch.targets.to(config_.device_value());
+    Tensor logits = model_.forward(batch.inputs.to(config_.device_value()));
+    return {cross_entropy(logits, targets, {.ignore_index = kIgnore}), scored_accuracy(logits, targets),
+            batch.inputs.numel()};
+  }
+
+  EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences) override {
+    EvalResult result;
+    double correct = 0, total = 0, exact = 0;
+    const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
+    for (std::int64_t k = 0; k < batches; ++k) {
+      // Copied lengths spread evenly over 1..max_len, one length per batch.
+      const std::int64_t n = std::max<std::int64_t>(1, (k + 1) * max_len_ / batches);
+      LmBatch batch = make_lm_batch(eval_seed, k, config_.batch, max_len_, n);
+      Tensor prompt = batch.inputs.narrow(1, 0, n + 1);  // [s, 0]
+      Tensor expected = cat({batch.inputs.narrow(1, 0, n), zeros({config_.batch, 1}, kInt64)}, 1);
+      Tensor out = nn::generate_greedy(model_, prompt.to(config_.device_value()), n + 1);
+      add_accuracy(out.narrow(1, n + 1, n + 1), expected, result, correct, total, exact);
+    }
+    result.token_acc = correct / total;
+    result.exact_acc = exact / static_cast<double>(result.sequences);
+    return result;
+  }
+
+  Tensor sweep_loss(std::int64_t n, std::int64_t batch) override {
+    Tensor tokens = randint(0, kVocab, {batch, n + 1}).to(config_.device_value());
+    Tensor logits = model_.forward(tokens.narrow(1, 0, n));
+    return cross_entropy(logits, tokens.narrow(1, 1, n).contiguous());
+  }
+
+ private:
+  Config config_;
+  std::int64_t max_len_;
+  nn::CausalLM model_;
+};
+
+class Seq2SeqModel final : public CopyModel {
+ public:
+  Seq2SeqModel(const Config& c, nn::AttentionKind kind, std::int64_t n) : config_(c), n_(n), model_(transformer_config(c, kind)) {
+    model_.to(c.device_value());
+  }
+  nn::Module& module() override { return model_; }
+
+  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
+    Seq2SeqBatch batch = make_seq2seq_batch(data_seed, index, config_.batch, n_);
+    const Device device = config_.device_value();
+    Tensor targets = batch.tgt_out.to(device);
+    Tensor logits = model_.forward(batch.src.to(device), batch.tgt_in.to(device));
+    return {cross_entropy(logits, targets), scored_accuracy(logits, targets), batch.src.numel() + batch.tgt_in.numel()};
+  }
+
+  EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences) override {
+    EvalResult result;
+    double correct = 0, total = 0, exact = 0;
+    const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
+    for (std::int64_t k = 0; k < batches; ++k) {
+      Seq2SeqBatch batch = make_seq2seq_batch(eval_seed, k, config_.batch, n_);
+      Tensor out = nn::generate_greedy(model_, batch.src.to(config_.device_value()), 0, n_ + 1);
+      add_accuracy(out, batch.tgt_out, result, correct, total, exact);
+    }
+    result.token_acc = correct / total;
+    result.exact_acc = exact / static_cast<double>(result.sequences);
+    return result;
+  }
+
+  Tensor sweep_loss(std::int64_t n, std::int64_t batch) override {
+    Seq2SeqBatch b = make_seq2seq_batch(12345, 0, batch, n);
+    const Device device = config_.device_value();
+    return cross_entropy(model_.forward(b.src.to(device), b.tgt_in.to(device)), b.tgt_out.to(device));
+  }
+
+ private:
+  Config config_;
+  std::int64_t n_;
+  nn::Seq2SeqTransformer model_;
+};
+
+}  // namespace
+
+std::unique_ptr<CopyModel> CopyModel::create(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
+  if (config.protocol == Protocol::Paper) return std::make_unique<LmModel>(config, kind, seq_len);
+  return std::make_unique<Seq2SeqModel>(config, kind, seq_len);
+}
+
+}  // namespace copy_task

@@ -1,0 +1,39 @@
+// The copy-task model of either protocol behind one interface: build it from the config, get
+// the loss of a training batch, evaluate by greedy generation, and make the batch the timing
+// sweep runs at a given sequence length.
+#pragma once
+
+#include <memory>
+
+#include "config.h"
+
+namespace copy_task {
+
+struct BatchResult {
+  ember::Tensor loss;      // scalar, with a graph when grad mode is on
+  double token_acc = 0;    // teacher-forced accuracy on the scored targets
+  std::int64_t tokens = 0; // tokens the model read
+};
+
+struct EvalResult {
+  double token_acc = 0;  // over generated tokens (the copy and its closing separator)
+  double exact_acc = 0;  // fraction of sequences generated entirely right
+  std::int64_t sequences = 0;
+};
+
+class CopyModel {
+ public:
+  virtual ~CopyModel() = default;
+  // For seq_len: the paper protocol's maximum copied length, or the seed protocol's fixed length.
+  static std::unique_ptr<CopyModel> create(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len);
+
+  virtual ember::nn::Module& module() = 0;
+  // Training batch `index` of the stream seeded by data_seed.
+  virtual BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) = 0;
+  // Greedy generation (RNN state for linear attention, KV cache for softmax) on held-out data.
+  virtual EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences) = 0;
+  // Loss of one random batch whose sequences are n tokens long (the sweep times fwd + bwd of it).
+  virtual ember::Tensor sweep_loss(std::int64_t n, std::int64_t batch) = 0;
+};
+
+}  // namespace copy_task

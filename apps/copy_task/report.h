@@ -1,0 +1,37 @@
+// What a copy-task run leaves behind besides metrics.csv and timing.csv: eval.csv, the two plots
+// (gnuplot), report.md with the study's tables and one paragraph per claim, and the summary
+// table printed at the end. Every number comes from this run's files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sweep.h"
+#include "trainer.h"
+
+namespace copy_task {
+
+void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs);
+
+// Draws loss.png and time_vs_n.png with gnuplot; returns a note when it could not (no gnuplot).
+std::optional<std::string> draw_plots(const Config& config, const std::vector<TimingRow>& timing);
+
+struct Crossover {
+  std::optional<std::int64_t> n;  // smallest N from which linear is faster at every larger N
+  std::string note;
+};
+Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& scope);
+// Least-squares slope of log(seconds) on log(N) over the larger half of the measured N.
+std::optional<double> scaling_exponent(const std::vector<TimingRow>& rows, const std::string& scope,
+                                       const std::string& attention);
+
+void write_report(const Config& config, const std::vector<RunResult>& runs, const std::vector<MetricsRow>& metrics,
+                  const std::vector<TimingRow>& timing, const std::optional<std::string>& plot_note,
+                  const std::string& path);
+
+// The table printed at the end of a run.
+std::string summary_table(const std::vector<RunResult>& runs, const std::vector<MetricsRow>& metrics,
+                          const std::vector<TimingRow>& timing);
+
+}  // namespace copy_task

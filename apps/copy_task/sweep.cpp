@@ -1,0 +1,146 @@
+// Timing sweep (see sweep.h).
+#include "sweep.h"
+
+#include <chrono>
+#include <fstream>
+#include <map>
+
+#include "model.h"
+
+using namespace ember;
+
+namespace copy_task {
+
+namespace {
+
+// Linux resets the peak-RSS counter (VmHWM) when "5" is written to clear_refs.
+void reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+}
+
+long long peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  long long kib = 0;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      status >> kib;
+      return kib * 1024;
+    }
+    status.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+long long available_memory_bytes() {
+  std::ifstream info("/proc/meminfo");
+  std::string key;
+  long long kib = 0;
+  while (info >> key) {
+    if (key == "MemAvailable:") {
+      info >> kib;
+      return kib * 1024;
+    }
+    info.ignore(1 << 20, '\n');
+  }
+  return 8LL << 30;
+}
+
+double seconds_of(const std::function<void()>& fn) {
+  auto start = std::chrono::steady_clock::now();
+  fn();
+  if (cuda_is_available()) Tensor sync = zeros({1}).to(kCUDA).to(kCPU);  // wait for queued GPU work
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One warm-up, then the median of 3 runs (1 run when a step takes over a second).
+double median_step_seconds(const std::function<void()>& step) {
+  double first = seconds_of(step);
+  if (first > 1.0) return seconds_of(step);
+  std::vector<double> t{seconds_of(step), seconds_of(step), seconds_of(step)};
+  std::sort(t.begin(), t.end());
+  return t[1];
+}
+
+void write_csv(const std::string& path, const std::vector<TimingRow>& rows) {
+  std::string text = "scope,attention,N,batch,seconds,peak_rss_bytes,note\n";
+  for (const auto& r : rows)
+    text += fmt::format("{},{},{},{},{:.6g},{},{}\n", r.scope, r.attention, r.n, r.batch, r.seconds, r.peak_rss_bytes, r.note);
+  nn::write_file_atomically(path, text);
+}
+
+}  // namespace
+
+std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_path) {
+  std::vector<TimingRow> rows;
+  const auto sweep_start = std::chrono::steady_clock::now();
+  auto remaining = [&] {
+    return config.sweep_budget_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
+  };
+  const bool causal = config.protocol == Protocol::Paper;
+  const std::int64_t B = config.sweep_batch;
+  std::map<std::string, double> last_seconds;  // "scope/kind" -> time of the previous N
+  std::map<std::string, bool> stopped;
+  for (std::int64_t n = 8; n <= config.sweep_max; n *= 2) {
+    for (const std::string scope : {"attention", "model"}) {
+      for (auto kind : config.kinds) {
+        const std::string name = nn::attention_kind_name(kind);
+        const std::string key = scope + "/" + name;
+        if (stopped[key]) continue;
+        TimingRow row;
+        row.scope = scope;
+        row.attention = name;
+        row.n = n;
+        row.batch = B;
+        // Softmax materialises B x H x N x N scores several times over (scores, weights, grads).
+        const double score_bytes = 4.0 * B * config.heads * double(n) * n * sizeof(float);
+        const double growth = kind == nn::AttentionKind::Softmax ? 4.2 : 2.2;
+        if (kind == nn::AttentionKind::Softmax && score_bytes > 0.6 * available_memory_bytes()) {
+          row.note = fmt::format("skipped: N x N scores need {:.1f} GiB", score_bytes / (1 << 30));
+        } else if (last_seconds.count(key) && last_seconds[key] * growth * 3 > remaining()) {
+          row.note = "skipped: over the time budget";
+        }
+        if (!row.note.empty()) {
+          stopped[key] = true;
+          rows.push_back(row);
+          write_csv(csv_path, rows);
+          continue;
+        }
+        reset_peak_rss();
+        manual_seed(config.seed);
+        if (scope == "model") {
+          auto model = CopyModel::create(config, kind, n);
+          optim::Adam adam(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
+          row.seconds = median_step_seconds([&] {
+            Tensor loss = model->sweep_loss(n, B);
+            adam.zero_grad();
+            loss.backward();
+            adam.step();
+          });
+        } else {
+          nn::AttentionOptions options;
+          options.kind = kind;
+          options.causal = causal;
+          nn::MultiHeadAttention attention(config.d_model, config.heads, options);
+          attention.to(config.device_value());
+          Tensor x = randn({B, n, config.d_model}).to(config.device_value()).requires_grad_();
+          row.seconds = median_step_seconds([&] {
+            sum(attention.forward(x, x, x)).backward();
+            attention.zero_grad();
+            x.set_grad(Tensor());
+          });
+        }
+        row.peak_rss_bytes = peak_rss_bytes();
+        last_seconds[key] = row.seconds;
+        rows.push_back(row);
+        write_csv(csv_path, rows);
+        fmt::print("sweep {:>9} {:>7} N={:<6} {:.4g} s/step  peak RSS {:.0f} MiB\n", scope, name, n, row.seconds,
+                   row.peak_rss_bytes / 1048576.0);
+      }
+    }
+  }
+  return rows;
+}
+
+}  // namespace copy_task

@@ -1,0 +1,182 @@
+// The training loop and its bookkeeping (see trainer.h).
+#include "trainer.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "checkpoint.h"
+#include "progress.h"
+
+using namespace ember;
+
+namespace copy_task {
+
+namespace {
+
+constexpr const char* kMetricsHeader = "step,attention,seq_len,loss,token_acc,lr,elapsed_s,tokens_per_s";
+constexpr std::uint64_t kEvalSeedOffset = 0x9E3779B97F4A7C15ull;  // held-out stream: a different seed
+
+std::string format_row(const MetricsRow& r) {
+  return fmt::format("{},{},{},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f}", r.step, r.attention, r.seq_len, r.loss, r.token_acc,
+                     r.lr, r.elapsed_s, r.tokens_per_s);
+}
+
+std::optional<MetricsRow> parse_row(const std::string& line) {
+  MetricsRow r;
+  std::stringstream in(line);
+  std::string field;
+  std::vector<std::string> fields;
+  while (std::getline(in, field, ',')) fields.push_back(field);
+  if (fields.size() != 8) return std::nullopt;
+  try {
+    r.step = std::stoll(fields[0]);
+    r.attention = fields[1];
+    r.seq_len = std::stoll(fields[2]);
+    r.loss = std::stod(fields[3]);
+    r.token_acc = std::stod(fields[4]);
+    r.lr = std::stod(fields[5]);
+    r.elapsed_s = std::stod(fields[6]);
+    r.tokens_per_s = std::stod(fields[7]);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t seq_len) {
+  return {{"protocol", c.protocol == Protocol::Paper ? "paper" : "seed"},
+          {"attention", nn::attention_kind_name(kind)},
+          {"seq_len", std::to_string(seq_len)},
+          {"layers", std::to_string(c.layers)},
+          {"heads", std::to_string(c.heads)},
+          {"d_model", std::to_string(c.d_model)},
+          {"d_ff", std::to_string(c.d_ff)},
+          {"batch", std::to_string(c.batch)},
+          {"steps", std::to_string(c.steps)},
+          {"optimizer", c.optimizer},
+          {"lr", fmt::format("{}", c.lr)},
+          {"seed", std::to_string(c.seed)}};
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(std::string path) : path_(std::move(path)) {
+  if (!std::filesystem::exists(path_)) {
+    std::ofstream out(path_);
+    EMBER_CHECK(out.good(), "cannot write {}", path_);
+    out << kMetricsHeader << "\n";
+  }
+}
+
+std::vector<MetricsRow> MetricsLog::rows() const {
+  std::ifstream in(path_);
+  std::string line;
+  std::vector<MetricsRow> rows;
+  std::getline(in, line);  // header
+  while (std::getline(in, line))
+    if (auto row = parse_row(line)) rows.push_back(*row);
+  return rows;
+}
+
+void MetricsLog::truncate_after(const std::string& attention, std::int64_t seq_len, std::int64_t step) {
+  std::string text = std::string(kMetricsHeader) + "\n";
+  for (const auto& r : rows())
+    if (!(r.attention == attention && r.seq_len == seq_len && r.step > step)) text += format_row(r) + "\n";
+  nn::write_file_atomically(path_, text);
+}
+
+void MetricsLog::append(const MetricsRow& row) {
+  std::ofstream out(path_, std::ios::app);
+  out << format_row(row) << "\n";
+  out.flush();
+  EMBER_CHECK(out.good(), "cannot append to {}", path_);
+}
+
+std::string checkpoint_path(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
+  return fmt::format("{}/checkpoint_{}_{}.safetensors", config.out, nn::attention_kind_name(kind), seq_len);
+}
+
+std::string weights_path(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
+  return fmt::format("{}/model_{}_{}.safetensors", config.out, nn::attention_kind_name(kind), seq_len);
+}
+
+RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t seq_len, MetricsLog& log,
+                    const std::atomic<bool>& stop) {
+  // Same initial weights for a given seed whether the run is fresh or resumed.
+  manual_seed(config.seed);
+  auto model = CopyModel::create(config, kind, seq_len);
+  model->module().train();
+  std::unique_ptr<optim::Optimizer> optimizer;
+  if (config.optimizer == "radam") {
+    optimizer = std::make_unique<optim::RAdam>(model->module().parameters(), optim::RAdamOptions{.lr = config.lr});
+  } else {
+    optimizer = std::make_unique<optim::Adam>(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
+  }
+  std::unique_ptr<optim::LRScheduler> scheduler;
+  if (config.lr_drop_step > 0)
+    scheduler = std::make_unique<optim::StepLR>(*optimizer, config.lr_drop_step, config.lr_drop_factor);
+  TrainingParts parts{model->module(), *optimizer, scheduler.get()};
+  const auto identity = run_identity(config, kind, seq_len);
+  const std::string name = nn::attention_kind_name(kind);
+  const std::string ckpt = checkpoint_path(config, kind, seq_len);
+
+  RunResult result;
+  result.kind = kind;
+  result.seq_len = seq_len;
+  std::int64_t start_step = 0;
+  double elapsed_before = 0;  // training seconds spent before a resume
+  if (config.resumed && std::filesystem::exists(ckpt)) {
+    LoadedCheckpoint loaded = load_checkpoint(ckpt, parts, identity);
+    start_step = loaded.step;
+    elapsed_before = loaded.elapsed_s;
+    log.truncate_after(name, seq_len, start_step);
+    fmt::print("{} N={}: resumed at step {}\n", name, seq_len, start_step);
+  } else if (config.resumed) {
+    log.truncate_after(name, seq_len, 0);
+  }
+
+  Progress progress(fmt::format("{:>7} N={:<5}", name, seq_len), config.steps);
+  const auto started = std::chrono::steady_clock::now();
+  std::int64_t tokens_since_log = 0;
+  auto last_log = started;
+  for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
+    BatchResult batch = model->train_batch(config.seed, static_cast<std::uint64_t>(step));
+    optimizer->zero_grad();
+    batch.loss.backward();
+    optimizer->step();
+    const double lr = optimizer->param_groups().front().lr.value();
+    if (scheduler) scheduler->step();
+    tokens_since_log += batch.tokens;
+    result.final_loss = batch.loss.item<double>();
+    result.final_train_acc = batch.token_acc;
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = elapsed_before + std::chrono::duration<double>(now - started).count();
+    const double interval = std::chrono::duration<double>(now - last_log).count();
+    const double tokens_per_s = interval > 0 ? tokens_since_log / interval : 0;
+    progress.update(step, result.final_loss, batch.token_acc, tokens_per_s);
+    if (step % config.log_every == 0 || step == config.steps) {
+      log.append({step, name, seq_len, result.final_loss, batch.token_acc, lr, elapsed, tokens_per_s});
+      tokens_since_log = 0;
+      last_log = now;
+    }
+    const bool checkpoint_due = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
+    if (checkpoint_due || stop.load()) save_checkpoint(ckpt, parts, step, elapsed, false, identity);
+    if (stop.load()) {
+      progress.finish();
+      result.interrupted = true;
+      result.steps = step;
+      return result;
+    }
+  }
+  progress.finish();
+  result.steps = config.steps;
+  result.train_seconds = elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  nn::save(model->module(), weights_path(config, kind, seq_len));
+  if (config.checkpoint_every > 0) save_checkpoint(ckpt, parts, config.steps, result.train_seconds, true, identity);
+  result.eval = model->evaluate(config.seed ^ kEvalSeedOffset, config.eval_sequences);
+  return result;
+}
+
+}  // namespace copy_task
