@@ -53,7 +53,7 @@ std::string Config::describe() const {
       "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| threads | {} |\n| seed | {} |\n",
       protocol == Protocol::Paper ? "paper (decoder-only)" : "seed (encoder-decoder)", scale, layers, heads, d_model,
       d_ff, dropout, batch, steps, optimizer, lr, lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text,
-      device, threads, seed);
+      device, threads > 0 ? threads : ember::get_num_threads(), seed);
 }
 
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {

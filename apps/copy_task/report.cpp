@@ -51,7 +51,7 @@ std::optional<std::string> draw_plots(const Config& config, const std::vector<Ti
   if (!have_gnuplot()) return "gnuplot is not installed (apt-get install gnuplot-nox): loss.png and time_vs_n.png were not drawn";
   namespace fs = std::filesystem;
   const std::string dir = config.out;
-  std::string script = "set terminal pngcairo size 1000,650 font ',11'\nset datafile separator ','\nset key outside right\nset grid\n";
+  std::string script = "set terminal pngcairo size 1000,650 font ',11'\nset datafile separator ','\nset key top right\nset grid\n";
   // Loss curves: one per (attention, seq_len), read straight from metrics.csv.
   script += fmt::format("set output '{}/loss.png'\nset title 'Copy task: training loss'\nset xlabel 'step'\n"
                         "set ylabel 'cross-entropy (log scale)'\nset logscale y\n", dir);
@@ -71,18 +71,23 @@ std::optional<std::string> draw_plots(const Config& config, const std::vector<Ti
     fs::remove(dir + "/plots.log");
     return "no timing sweep in this run, so time_vs_n.png was not drawn";
   }
-  script += fmt::format("set output '{}/time_vs_n.png'\nset title 'Seconds per step vs sequence length N'\n"
-                        "set xlabel 'N (tokens)'\nset ylabel 'seconds (log scale)'\nset logscale xy 2\nset format y '%g'\n", dir);
+  // One inline data block per series, so each is drawn as a connected line.
+  script += "set output '" + dir + "/time_vs_n.png'\nset title 'Seconds per step vs sequence length N'\n"
+            "set xlabel 'N (tokens)'\nset ylabel 'seconds per step (log scale)'\nset logscale x 2\nset logscale y 10\n"
+            "set format y '10^{%L}'\nset key top left\n";
   Crossover cross = find_crossover(timing, "model");
   if (cross.n)
     script += fmt::format("set arrow from {0},graph 0 to {0},graph 1 nohead dt 2 lw 2 lc rgb 'gray40'\n"
-                          "set label 'crossover N={0} (whole model)' at {0},graph 0.95 offset 0.5,0\n", *cross.n);
+                          "set label 'crossover N={0} (whole model)' at {0},graph 0.05 offset 0.5,0\n", *cross.n);
   std::vector<std::string> series;
+  int block = 0;
   for (const std::string scope : {"model", "attention"})
     for (auto kind : config.kinds) {
       const std::string name = nn::attention_kind_name(kind);
-      series.push_back(fmt::format("'{}/timing.csv' every ::1 using 3:((strcol(1) eq '{}' && strcol(2) eq '{}' && $5 > 0) ? $5 : 1/0) "
-                                   "with linespoints lw 2 pt 7 title '{}, {}'", dir, scope, name, name,
+      std::string data = fmt::format("$series{} << EOD\n", block);
+      for (const auto& [n, seconds] : measured(timing, scope, name)) data += fmt::format("{},{}\n", n, seconds);
+      script += data + "EOD\n";
+      series.push_back(fmt::format("$series{} using 1:2 with linespoints lw 2 pt 7 title '{}, {}'", block++, name,
                                    scope == "model" ? "whole model step" : "attention layer fwd+bwd"));
     }
   script += "plot " + fmt::format("{}", fmt::join(series, ", \\\n     ")) + "\n";
