@@ -2,9 +2,7 @@
 // built with CUDA; otherwise asking for it is an error that says how to get it.
 #include "core/storage.h"
 
-#include <cstdlib>
-#include <new>
-
+#include "core/cpu_allocator.h"
 #include "core/error.h"
 
 #ifdef EMBER_WITH_CUDA
@@ -13,16 +11,9 @@
 
 namespace ember {
 
-namespace {
-constexpr std::size_t kCpuAlignment = 64;  // one cache line; also enough for AVX-512 loads
-}
-
 Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   if (device.is_cpu()) {
-    std::size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-    if (rounded == 0) rounded = kCpuAlignment;
-    data_ = std::aligned_alloc(kCpuAlignment, rounded);
-    EMBER_CHECK(data_ != nullptr, "out of memory: cannot allocate {} bytes on cpu", nbytes);
+    data_ = cpu_allocator::allocate(nbytes);
     return;
   }
 #ifdef EMBER_WITH_CUDA
@@ -35,7 +26,7 @@ Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(d
 
 Storage::~Storage() {
   if (device_.is_cpu()) {
-    std::free(data_);
+    cpu_allocator::deallocate(data_, nbytes_);
     return;
   }
 #ifdef EMBER_WITH_CUDA
