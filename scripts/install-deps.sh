@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs Ember's build and test dependencies from Debian packages, idempotently.
 # Skips apt entirely when everything is already present, so re-runs cost nothing.
+#   scripts/install-deps.sh           build, test and copy-task dependencies
+#   scripts/install-deps.sh --bench   also PyTorch (CPU), for bench/'s side-by-side comparisons only
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           doctest-dev libfmt-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev gnuplot-nox)
+[ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 
 missing=()
 for p in "${packages[@]}"; do
