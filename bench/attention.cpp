@@ -1,5 +1,5 @@
 // Attention forward+backward benchmark: Ember's causal/non-causal linear attention and softmax
-// attention at B, H, D given, over a list of sequence lengths. Prints CSV (see bench/common.h).
+// attention (fused, or the unfused reference formula) at B, H, D given, over a list of sequence lengths. Prints CSV (see bench/common.h).
 // Useful flops: softmax fwd+bwd ~ 12 B H N^2 D (half when causal), linear ~ 12 B H N D M.
 //   attention_bench --kind linear --causal --n 1024,4096,65536
 #include <CLI/CLI.hpp>
@@ -19,6 +19,8 @@ Tensor attention(const std::string& kind, bool causal, const Tensor& q, const Te
     Tensor z = sum(k, {2}).unsqueeze(-1);
     return matmul(q, state) / (matmul(q, z) + 1e-6);
   }
+  if (kind == "softmax") return scaled_dot_product_attention(q, k, v, {.causal = causal});
+  // softmax_unfused: the textbook formula, materialising the N x N scores (the reference path).
   Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   if (causal) {
     const std::int64_t n = q.size(2);
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
   std::vector<std::int64_t> lengths{1024, 4096};
   std::int64_t B = 1, H = 8, D = 64;
   int warmup = 1, repeats = 3, threads = 0;
-  app.add_option("--kind", kind, "softmax or linear")->check(CLI::IsMember({"softmax", "linear"}));
+  app.add_option("--kind", kind, "softmax (fused), softmax_unfused or linear")
+      ->check(CLI::IsMember({"softmax", "softmax_unfused", "linear"}));
   app.add_flag("--causal", causal, "causal masking");
   app.add_option("--n", lengths, "sequence lengths")->delimiter(',');
   app.add_option("--batch", B, "batch size")->check(CLI::PositiveNumber);

@@ -24,6 +24,7 @@
 #include "ops/optim.h"
 #include "ops/random.h"
 #include "ops/reduce.h"
+#include "ops/sdpa.h"
 #include "ops/shape_ops.h"
 #include "ops/softmax.h"
 #include "ops/view.h"

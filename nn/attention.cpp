@@ -2,7 +2,6 @@
 #include "nn/attention.h"
 
 #include <cmath>
-#include <limits>
 
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
@@ -11,8 +10,8 @@
 #include "ops/matmul.h"
 #include "ops/random.h"
 #include "ops/reduce.h"
+#include "ops/sdpa.h"
 #include "ops/shape_ops.h"
-#include "ops/softmax.h"
 #include "ops/view.h"
 
 namespace ember::nn {
@@ -85,14 +84,11 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const
 
 Tensor MultiHeadAttention::softmax_attention(const Tensor& Q, const Tensor& K, const Tensor& V,
                                              const Tensor& key_lengths) {
-  const std::int64_t Nq = Q.size(2), Nk = K.size(2);
-  const double neg_inf = -std::numeric_limits<double>::infinity();
-  Tensor scores = matmul(Q, K.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));  // (B, H, Nq, Nk)
-  if (options_.causal)
-    scores = masked_fill(scores, triu(ones({Nq, Nk}, TensorOptions(Q.dtype(), Q.device())), 1 + Nk - Nq), neg_inf);
-  if (key_lengths.defined()) scores = masked_fill(scores, padding_mask(key_lengths, Nk, {-1, 1, 1, Nk}), neg_inf);
-  Tensor weights = dropout(softmax(scores, -1), options_.dropout, is_training());
-  return matmul(weights, V);  // (B, H, Nq, Dh)
+  SdpaOptions sdpa;
+  sdpa.causal = options_.causal;
+  sdpa.dropout_p = is_training() ? options_.dropout : 0.0;
+  sdpa.key_lengths = key_lengths;
+  return scaled_dot_product_attention(Q, K, V, sdpa);  // (B, H, Nq, Dh)
 }
 
 Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, const Tensor& V,
@@ -140,9 +136,8 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
   Tensor heads;
   if (options_.kind == AttentionKind::Softmax) {
     append_to_cache(cache, K, V);
-    Tensor keys = cache.keys.narrow(2, 0, cache.length), values = cache.values.narrow(2, 0, cache.length);
-    Tensor scores = matmul(Q, keys.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));
-    heads = matmul(softmax(scores, -1), values);
+    heads = scaled_dot_product_attention(Q, cache.keys.narrow(2, 0, cache.length),
+                                         cache.values.narrow(2, 0, cache.length));
   } else {
     Tensor phi_q = options_.feature_map(Q), phi_k = options_.feature_map(K);  // (B, H, 1, D)
     Tensor update = matmul(phi_k.transpose(-1, -2), V);                       // (B, H, D, M)

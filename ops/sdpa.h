@@ -24,7 +24,7 @@ struct SdpaOptions {
   bool causal = false;         // requires Nq == Nk
   double dropout_p = 0.0;      // on the attention weights
   double scale = 0.0;          // 0: 1/sqrt(D)
-  Tensor key_lengths;          // optional int64 (B): keys at positions >= length are masked out
+  Tensor key_lengths{};        // optional int64 (B): keys at positions >= length are masked out
   Generator* generator = nullptr;  // dropout stream; the thread's default when null
 };
 

@@ -12,24 +12,11 @@
 #include <vector>
 
 #include "ops/cpu/blas.h"
+#include "ops/cpu/heads.h"
 #include "ops/linear_attention.h"
 
 namespace ember::cpu {
 namespace {
-
-// One head's (N x cols) matrix inside a (B, H, N, cols) tensor with unit last-dim stride.
-template <typename T>
-struct HeadMatrix {
-  T* data;
-  std::int64_t ld;  // row stride
-  T* row(std::int64_t i) const { return data + i * ld; }
-};
-
-template <typename T>
-HeadMatrix<T> head(const Tensor& t, std::int64_t b, std::int64_t h) {
-  T* base = static_cast<T*>(t.raw_data());
-  return {base + b * t.stride(0) + h * t.stride(1), t.stride(2)};
-}
 
 // Zeroes the strict upper triangle of the leading c x c block of a (ld-strided) matrix.
 template <typename T>

@@ -1,0 +1,77 @@
+// scaled_dot_product_attention entry point: checks, output layout, dropout counters, autograd.
+#include "ops/sdpa.h"
+
+#include <cmath>
+
+#include "autograd/node.h"
+#include "core/factory.h"
+#include "ops/view.h"
+
+namespace ember {
+
+namespace kernels {
+constinit DispatchStub<sdpa_forward_fn> sdpa_forward_stub("scaled_dot_product_attention");
+constinit DispatchStub<sdpa_backward_fn> sdpa_backward_stub("scaled_dot_product_attention backward");
+}  // namespace kernels
+
+namespace {
+
+// Rows readable in place by GEMM: unit last-dim stride, row stride at least the row length.
+Tensor rows_readable(const Tensor& t) {
+  const bool readable = (t.stride(-1) == 1 || t.size(-1) == 1) && t.stride(-2) >= t.size(-1);
+  return readable ? t.detach() : t.detach().contiguous();
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SdpaOptions& options) {
+  const char* op = "scaled_dot_product_attention";
+  EMBER_CHECK(q.defined() && k.defined() && v.defined(), "{}: undefined tensor argument", op);
+  EMBER_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
+              "{}: expected q (B, H, Nq, D), k (B, H, Nk, D), v (B, H, Nk, M), got {}, {}, {}", op, q.shape(),
+              k.shape(), v.shape());
+  const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), D = q.size(3), Nk = k.size(2), M = v.size(3);
+  EMBER_CHECK(k.size(0) == B && k.size(1) == H && k.size(3) == D && v.size(0) == B && v.size(1) == H && v.size(2) == Nk,
+              "{}: q {}, k {} and v {} do not fit (B, H, Nq, D), (B, H, Nk, D), (B, H, Nk, M)", op, q.shape(),
+              k.shape(), v.shape());
+  EMBER_CHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype() && is_floating(q.dtype()),
+              "{}: q, k, v must share a floating dtype, got {}, {}, {}", op, q.dtype(), k.dtype(), v.dtype());
+  EMBER_CHECK(q.device() == k.device() && q.device() == v.device(), "{}: q, k, v on different devices: {}, {}, {}",
+              op, q.device(), k.device(), v.device());
+  EMBER_CHECK(!options.causal || Nq == Nk, "{}: causal attention needs Nq == Nk, got {} and {}", op, Nq, Nk);
+  EMBER_CHECK(options.dropout_p >= 0 && options.dropout_p < 1, "{}: dropout_p must be in [0, 1), got {}", op,
+              options.dropout_p);
+  Tensor lengths;
+  if (options.key_lengths.defined()) {
+    const Tensor& kl = options.key_lengths;
+    EMBER_CHECK(kl.dtype() == kInt64 && kl.shape() == Shape{B} && kl.device() == q.device(),
+                "{}: key_lengths must be int64 of shape [{}] on {}, got {} {} on {}", op, B, q.device(), kl.dtype(),
+                kl.shape(), kl.device());
+    lengths = kl.contiguous();
+  }
+  kernels::SdpaParams params;
+  params.causal = options.causal;
+  params.scale = options.scale > 0 ? options.scale : 1.0 / std::sqrt(static_cast<double>(D));
+  params.dropout_p = options.dropout_p;
+  if (options.dropout_p > 0) {
+    Generator& gen = options.generator ? *options.generator : default_generator();
+    params.seed = gen.seed();
+    params.offset = gen.advance(static_cast<std::uint64_t>(B * H * Nq * Nk));
+  }
+  TensorOptions opts(q.dtype(), q.device());
+  Tensor qd = rows_readable(q), kd = rows_readable(k), vd = rows_readable(v);
+  Tensor out = empty({B, Nq, H, M}, opts).permute({0, 2, 1, 3});
+  Tensor lse = empty({B, H, Nq}, opts);
+  kernels::sdpa_forward_stub(q.device())(qd, kd, vd, lengths, out, lse, params);
+  if (!autograd::any_requires_grad({q, k, v})) return out;
+  Tensor saved_out = out.detach();
+  return autograd::record(op, out, {q, k, v}, [qd, kd, vd, lengths, saved_out, lse, params, opts, B, H, Nq, Nk, D, M](const Tensor& g, const std::vector<bool>& needs) {
+    Tensor dq = empty({B, Nq, H, D}, opts).permute({0, 2, 1, 3});
+    Tensor dk = empty({B, Nk, H, D}, opts).permute({0, 2, 1, 3});
+    Tensor dv = empty({B, Nk, H, M}, opts).permute({0, 2, 1, 3});
+    kernels::sdpa_backward_stub(g.device())(qd, kd, vd, lengths, saved_out, lse, rows_readable(g), dq, dk, dv, params);
+    return std::vector<Tensor>{needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
+  });
+}
+
+}  // namespace ember
