@@ -1,14 +1,15 @@
-// Attention forward+backward benchmark: Ember's causal/non-causal linear attention and softmax
-// attention (fused, or the unfused reference formula) at B, H, D given, over a list of sequence lengths. Prints CSV (see bench/common.h).
+// `ember_bench attention`: forward+backward of causal/non-causal linear attention and softmax
+// attention (fused, or the unfused textbook formula) over a list of sequence lengths.
 // Useful flops: softmax fwd+bwd ~ 12 B H N^2 D (half when causal), linear ~ 12 B H N D M.
-//   attention_bench --kind linear --causal --n 1024,4096,65536
-#include <CLI/CLI.hpp>
+#include <cmath>
+#include <limits>
 
 #include <ember/ember.h>
 
+#include "bench.h"
 #include "common.h"
 
-using namespace ember;
+namespace ember::bench {
 
 namespace {
 
@@ -20,7 +21,7 @@ Tensor attention(const std::string& kind, bool causal, const Tensor& q, const Te
     return matmul(q, state) / (matmul(q, z) + 1e-6);
   }
   if (kind == "softmax") return scaled_dot_product_attention(q, k, v, {.causal = causal});
-  // softmax_unfused: the textbook formula, materialising the N x N scores (the reference path).
+  // softmax_unfused: materialises the N x N scores (the reference path).
   Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   if (causal) {
     const std::int64_t n = q.size(2);
@@ -29,51 +30,53 @@ Tensor attention(const std::string& kind, bool causal, const Tensor& q, const Te
   return matmul(softmax(scores, -1), v);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Ember attention forward+backward benchmark (CSV on stdout)"};
+struct AttentionOptions {
+  CommonOptions common;
   std::string kind = "linear";
   bool causal = false;
   std::vector<std::int64_t> lengths{1024, 4096};
   std::int64_t B = 1, H = 8, D = 64;
-  int warmup = 1, repeats = 3, threads = 0;
-  app.add_option("--kind", kind, "softmax (fused), softmax_unfused or linear")
-      ->check(CLI::IsMember({"softmax", "softmax_unfused", "linear"}));
-  app.add_flag("--causal", causal, "causal masking");
-  app.add_option("--n", lengths, "sequence lengths")->delimiter(',');
-  app.add_option("--batch", B, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--heads", H, "heads")->check(CLI::PositiveNumber);
-  app.add_option("--dim", D, "head dim (D = M)")->check(CLI::PositiveNumber);
-  app.add_option("--warmup", warmup, "unmeasured runs")->check(CLI::NonNegativeNumber);
-  app.add_option("--repeats", repeats, "measured runs (median)")->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads, "OpenMP threads (0: default)")->check(CLI::NonNegativeNumber);
-  bool header = true;
-  app.add_flag("!--no-header", header, "omit the CSV header");
-  CLI11_PARSE(app, argc, argv);
-  if (threads > 0) set_num_threads(threads);
-  fmt::print(stderr, "threads: {}\n", get_num_threads());
-  if (header) fmt::print("{}\n", bench::kCsvHeader);
+};
+
+void run(const AttentionOptions& o) {
+  begin(o.common);
   manual_seed(0);
-  for (std::int64_t N : lengths) {
+  for (std::int64_t N : o.lengths) {
     // Positive features, as phi(x) = elu(x) + 1 would give.
-    Tensor q = (rand({B, H, N, D}) + 0.1).detach().requires_grad_();
-    Tensor k = (rand({B, H, N, D}) + 0.1).detach().requires_grad_();
-    Tensor v = randn({B, H, N, D}).requires_grad_();
-    Tensor g = randn({B, H, N, D});
+    Tensor q = (rand({o.B, o.H, N, o.D}) + 0.1).detach().requires_grad_();
+    Tensor k = (rand({o.B, o.H, N, o.D}) + 0.1).detach().requires_grad_();
+    Tensor v = randn({o.B, o.H, N, o.D}).requires_grad_();
+    Tensor g = randn({o.B, o.H, N, o.D});
     auto step = [&] {
-      Tensor out = attention(kind, causal, q, k, v);
-      out.backward(g);
+      attention(o.kind, o.causal, q, k, v).backward(g);
       for (Tensor* t : {&q, &k, &v}) t->set_grad(Tensor());
     };
-    bench::Row row;
+    Row row;
     row.op = "attention_fwd_bwd";
-    row.kind = kind;
-    row.causal = causal;
-    row.B = B, row.H = H, row.N = N, row.D = D;
-    row.seconds = bench::median_seconds(step, warmup, repeats);
-    const double bhn = double(B) * H * N;
-    row.flops = kind == "linear" ? 12.0 * bhn * D * D : 12.0 * bhn * N * D * (causal ? 0.5 : 1.0);
-    bench::print_row(row);
+    row.kind = o.kind;
+    row.causal = o.causal;
+    row.B = o.B, row.H = o.H, row.N = N, row.D = o.D;
+    row.seconds = median_seconds(step, o.common.warmup, o.common.repeats);
+    const double bhn = double(o.B) * o.H * N;
+    row.flops = o.kind == "linear" ? 12.0 * bhn * o.D * o.D : 12.0 * bhn * N * o.D * (o.causal ? 0.5 : 1.0);
+    print_row(row);
   }
 }
+
+}  // namespace
+
+void add_attention_command(CLI::App& app) {
+  auto o = std::make_shared<AttentionOptions>();
+  CLI::App* cmd = app.add_subcommand("attention", "attention forward+backward");
+  cmd->add_option("--kind", o->kind, "softmax (fused), softmax_unfused or linear")
+      ->check(CLI::IsMember({"softmax", "softmax_unfused", "linear"}));
+  cmd->add_flag("--causal", o->causal, "causal masking");
+  cmd->add_option("--n", o->lengths, "sequence lengths")->delimiter(',');
+  cmd->add_option("--batch", o->B, "batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--heads", o->H, "heads")->check(CLI::PositiveNumber);
+  cmd->add_option("--dim", o->D, "head dim (D = M)")->check(CLI::PositiveNumber);
+  add_common_options(cmd, o->common);
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace ember::bench

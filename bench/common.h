@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include "core/threads.h"
 
 namespace ember::bench {
 
@@ -42,6 +45,26 @@ struct Row {
   long long B = 0, H = 0, N = 0, D = 0;
   double seconds = 0, flops = 0;
 };
+
+// Options every subcommand shares.
+struct CommonOptions {
+  int warmup = 1, repeats = 3, threads = 0;
+  bool header = true;
+};
+
+inline void add_common_options(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--warmup", o.warmup, "unmeasured runs")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--repeats", o.repeats, "measured runs (median)")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o.threads, "OpenMP threads (0: default)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("!--no-header", o.header, "omit the CSV header");
+}
+
+// Applies the thread count and prints the header; call at the start of a subcommand.
+inline void begin(const CommonOptions& o) {
+  if (o.threads > 0) set_num_threads(o.threads);
+  fmt::print(stderr, "threads: {}\n", get_num_threads());
+  if (o.header) fmt::print("{}\n", kCsvHeader);
+}
 
 inline void print_row(const Row& r) {
   fmt::print("{},{},{},{},{},{},{},{},{:.6g},{},{:.4g}\n", r.impl, r.op, r.kind, r.causal ? 1 : 0, r.B, r.H,
