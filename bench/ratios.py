@@ -20,13 +20,15 @@ def main(path):
         e, t = impls.get("ember"), impls.get("torch")
         es = float(e["seconds"]) if e else None
         ts = float(t["seconds"]) if t else None
-        ratio = f"{es / ts:.2f}" if es and ts else "-"
         gflops = float(e["gflops"]) if e else 0.0
-        frac = f"{gflops / ceiling:.0%}" if e and k[0] == "attention_fwd_bwd" and ceiling > 0 else ""
-        print(f"| {' | '.join(k)} | {es if es is not None else '-':.4g} | " if es is not None else f"| {' | '.join(k)} | - | ", end="")
-        print(f"{ts:.4g} | " if ts is not None else "- | ", end="")
-        print(f"{ratio} | {gflops:.3g} | {frac} |" if e and gflops else f"{ratio} | | {frac} |")
-
+        cells = list(k) + [
+            f"{es:.4g}" if es is not None else "-",
+            f"{ts:.4g}" if ts is not None else "-",
+            f"{es / ts:.2f}" if es and ts else "-",
+            f"{gflops:.3g}" if gflops else "",
+            f"{gflops / ceiling:.0%}" if k[0] == "attention_fwd_bwd" and gflops and ceiling else "",
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main(sys.argv[1])
