@@ -1,6 +1,9 @@
 // Kernel tables of the copy family and the checked copy used by in-place copies and backward.
 #include "ops/copy.h"
 
+#include "core/factory.h"
+#include "ops/view.h"
+
 namespace ember {
 
 namespace kernels {
@@ -15,6 +18,15 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
               dst.shape());
   Tensor source = src.device() == dst.device() ? src : src.detach().to(dst.device());
   kernels::copy_stub(dst.device())(source, dst);
+}
+
+Tensor with_gemm_rows(const Tensor& t) {
+  const bool readable = (t.stride(-1) == 1 || t.size(-1) == 1) && t.stride(-2) >= t.size(-1);
+  return readable ? t.detach() : t.detach().contiguous();
+}
+
+Tensor empty_heads_last(std::int64_t B, std::int64_t H, std::int64_t N, std::int64_t X, TensorOptions options) {
+  return empty({B, N, H, X}, options).permute({0, 2, 1, 3});
 }
 
 }  // namespace ember

@@ -21,4 +21,12 @@ extern DispatchStub<fill_fn> fill_stub;
 // Copies src's values into dst (broadcasting src), without autograd. Checks shapes and devices.
 void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 
+// t detached, as is when GEMM can read its rows in place (unit last-dim stride, row stride at least
+// the row length), else a contiguous copy. For kernels that hand row blocks to BLAS.
+Tensor with_gemm_rows(const Tensor& t);
+
+// An uninitialised (B, H, N, X) tensor stored as (B, N, H, X): attention kernels write heads this
+// way so that merging them back into (B, N, H*X) is a free view.
+Tensor empty_heads_last(std::int64_t B, std::int64_t H, std::int64_t N, std::int64_t X, TensorOptions options);
+
 }  // namespace ember

@@ -3,6 +3,7 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "ops/copy.h"
 #include "ops/view.h"
 
 namespace ember {
@@ -12,22 +13,6 @@ constinit DispatchStub<causal_linear_attention_fn> causal_linear_attention_stub(
 constinit DispatchStub<causal_linear_attention_backward_fn> causal_linear_attention_backward_stub(
     "causal_linear_attention backward");
 }  // namespace kernels
-
-namespace {
-
-// A (B, H, N, X) tensor stored as (B, N, H, X).
-Tensor empty_heads_last(std::int64_t B, std::int64_t H, std::int64_t N, std::int64_t X, TensorOptions opts) {
-  return empty({B, N, H, X}, opts).permute({0, 2, 1, 3});
-}
-
-// Leaves tensors whose rows BLAS can read in place (unit last-dim stride, row stride at least
-// the row length) alone; copies the rest.
-Tensor unit_last_stride(const Tensor& t) {
-  const bool readable = (t.stride(-1) == 1 || t.size(-1) == 1) && t.stride(-2) >= t.size(-1);
-  return readable ? t.detach() : t.detach().contiguous();
-}
-
-}  // namespace
 
 Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, double eps,
                                std::int64_t chunk_size) {
@@ -48,13 +33,13 @@ Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v
   EMBER_CHECK(eps >= 0, "{}: eps must be non-negative, got {}", op, eps);
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
   TensorOptions opts(q.dtype(), q.device());
-  Tensor qd = unit_last_stride(q), kd = unit_last_stride(k), vd = unit_last_stride(v);
+  Tensor qd = with_gemm_rows(q), kd = with_gemm_rows(k), vd = with_gemm_rows(v);
   Tensor out = empty_heads_last(B, H, N, M, opts);
   kernels::causal_linear_attention_stub(q.device())(qd, kd, vd, out, eps, chunk_size);
   return autograd::record(op, out, {q, k, v}, [qd, kd, vd, eps, chunk_size, B, H, N, D, M, opts](const Tensor& g, const std::vector<bool>& needs) {
     Tensor dq = empty_heads_last(B, H, N, D, opts), dk = empty_heads_last(B, H, N, D, opts);
     Tensor dv = empty_heads_last(B, H, N, M, opts);
-    kernels::causal_linear_attention_backward_stub(g.device())(qd, kd, vd, unit_last_stride(g), dq, dk, dv, eps, chunk_size);
+    kernels::causal_linear_attention_backward_stub(g.device())(qd, kd, vd, with_gemm_rows(g), dq, dk, dv, eps, chunk_size);
     return std::vector<Tensor>{needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
   });
 }

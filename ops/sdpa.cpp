@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "ops/copy.h"
 #include "ops/view.h"
 
 namespace ember {
@@ -13,16 +14,6 @@ namespace kernels {
 constinit DispatchStub<sdpa_forward_fn> sdpa_forward_stub("scaled_dot_product_attention");
 constinit DispatchStub<sdpa_backward_fn> sdpa_backward_stub("scaled_dot_product_attention backward");
 }  // namespace kernels
-
-namespace {
-
-// Rows readable in place by GEMM: unit last-dim stride, row stride at least the row length.
-Tensor rows_readable(const Tensor& t) {
-  const bool readable = (t.stride(-1) == 1 || t.size(-1) == 1) && t.stride(-2) >= t.size(-1);
-  return readable ? t.detach() : t.detach().contiguous();
-}
-
-}  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SdpaOptions& options) {
   const char* op = "scaled_dot_product_attention";
@@ -59,17 +50,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     params.offset = gen.advance(static_cast<std::uint64_t>(B * H * Nq * Nk));
   }
   TensorOptions opts(q.dtype(), q.device());
-  Tensor qd = rows_readable(q), kd = rows_readable(k), vd = rows_readable(v);
-  Tensor out = empty({B, Nq, H, M}, opts).permute({0, 2, 1, 3});
+  Tensor qd = with_gemm_rows(q), kd = with_gemm_rows(k), vd = with_gemm_rows(v);
+  Tensor out = empty_heads_last(B, H, Nq, M, opts);
   Tensor lse = empty({B, H, Nq}, opts);
   kernels::sdpa_forward_stub(q.device())(qd, kd, vd, lengths, out, lse, params);
   if (!autograd::any_requires_grad({q, k, v})) return out;
   Tensor saved_out = out.detach();
   return autograd::record(op, out, {q, k, v}, [qd, kd, vd, lengths, saved_out, lse, params, opts, B, H, Nq, Nk, D, M](const Tensor& g, const std::vector<bool>& needs) {
-    Tensor dq = empty({B, Nq, H, D}, opts).permute({0, 2, 1, 3});
-    Tensor dk = empty({B, Nk, H, D}, opts).permute({0, 2, 1, 3});
-    Tensor dv = empty({B, Nk, H, M}, opts).permute({0, 2, 1, 3});
-    kernels::sdpa_backward_stub(g.device())(qd, kd, vd, lengths, saved_out, lse, rows_readable(g), dq, dk, dv, params);
+    Tensor dq = empty_heads_last(B, H, Nq, D, opts), dk = empty_heads_last(B, H, Nk, D, opts);
+    Tensor dv = empty_heads_last(B, H, Nk, M, opts);
+    kernels::sdpa_backward_stub(g.device())(qd, kd, vd, lengths, saved_out, lse, with_gemm_rows(g), dq, dk, dv, params);
     return std::vector<Tensor>{needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
   });
 }

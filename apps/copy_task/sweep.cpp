@@ -19,32 +19,26 @@ void reset_peak_rss() {
   clear << "5";
 }
 
-long long peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
+// A "Key:   123 kB" field of a /proc file, in bytes (0 when absent).
+long long proc_field_bytes(const char* file, const std::string& field) {
+  std::ifstream in(file);
   std::string key;
   long long kib = 0;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      status >> kib;
+  while (in >> key) {
+    if (key == field) {
+      in >> kib;
       return kib * 1024;
     }
-    status.ignore(1 << 20, '\n');
+    in.ignore(1 << 20, '\n');
   }
   return 0;
 }
 
+long long peak_rss_bytes() { return proc_field_bytes("/proc/self/status", "VmHWM:"); }
+
 long long available_memory_bytes() {
-  std::ifstream info("/proc/meminfo");
-  std::string key;
-  long long kib = 0;
-  while (info >> key) {
-    if (key == "MemAvailable:") {
-      info >> kib;
-      return kib * 1024;
-    }
-    info.ignore(1 << 20, '\n');
-  }
-  return 8LL << 30;
+  long long bytes = proc_field_bytes("/proc/meminfo", "MemAvailable:");
+  return bytes > 0 ? bytes : 8LL << 30;
 }
 
 double seconds_of(const std::function<void()>& fn) {
