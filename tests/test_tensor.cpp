@@ -127,3 +127,14 @@ TEST_CASE("dropout: zeroes about p of the elements and rescales the rest") {
   CHECK(max(y).item<float>() == doctest::Approx(1.0 / 0.75));
   CHECK(dropout(x, 0.25, false).storage() == x.storage());  // identity in eval
 }
+
+TEST_CASE("random: element i is a function of philox(seed, offset + i) alone") {
+  Generator gen(77);
+  gen.advance(5);
+  Tensor u = rand({21}, kFloat64, &gen);  // not a multiple of the kernel's vector width
+  std::vector<double> values = u.to_vector<double>();
+  for (std::uint64_t i = 0; i < values.size(); ++i) {
+    auto w = philox(77, 5 + i);
+    CHECK(values[i] == 1.0 - philox_uniform(w[0], w[1]));
+  }
+}
