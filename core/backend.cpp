@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+
 #include "core/threads.h"
 
 #ifdef EMBER_WITH_CUDA
@@ -33,5 +35,16 @@ std::string backend_info() {
                                                 : "built, no device";
   return fmt::format("cpu ({} threads), cuda: {}", get_num_threads(), cuda_text);
 }
+
+namespace cuda {
+
+namespace {
+std::atomic<bool> tf32_allowed{false};
+}
+
+void set_allow_tf32(bool allow) { tf32_allowed.store(allow, std::memory_order_relaxed); }
+bool allow_tf32() { return tf32_allowed.load(std::memory_order_relaxed); }
+
+}  // namespace cuda
 
 }  // namespace ember

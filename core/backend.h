@@ -9,4 +9,12 @@ bool cuda_built();         // compiled with the CUDA backend
 bool cuda_is_available();  // built with CUDA and at least one device visible
 std::string backend_info();  // one line for logs and reports, e.g. "cpu (2 threads), cuda: no device"
 
+namespace cuda {
+// Whether float32 matmuls on CUDA may use TF32 tensor cores (10-bit mantissa products, about 1e-3
+// relative error, several times faster), as torch.backends.cuda.matmul.allow_tf32. Off by
+// default, so float32 results match the CPU to float32 rounding. Process-wide; a no-op without CUDA.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+}  // namespace cuda
+
 }  // namespace ember

@@ -7,8 +7,17 @@
 namespace ember::cuda {
 
 namespace {
+
 constexpr int kMaxDevices = 16;
+
+// Counted once: the check runs on every kernel launch.
+void check_device(int device) {
+  static const int count = device_count();
+  EMBER_CHECK(device >= 0 && device < kMaxDevices && device < count,
+              "cuda: device {} is not available ({} devices)", device, count);
 }
+
+}  // namespace
 
 int device_count() {
   int count = 0;
@@ -24,13 +33,26 @@ bool is_available() { return device_count() > 0; }
 cudaStream_t stream(int device) {
   static std::array<cudaStream_t, kMaxDevices> streams{};
   static std::array<std::once_flag, kMaxDevices> created;
-  EMBER_CHECK(device >= 0 && device < kMaxDevices && device < device_count(),
-              "cuda: device {} is not available ({} devices)", device, device_count());
+  check_device(device);
   std::call_once(created[device], [device] {
     EMBER_CUDA_CHECK(cudaSetDevice(device));
     EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
   });
   return streams[device];
+}
+
+cudaStream_t launch_stream(Device device) {
+  cudaStream_t s = stream(device.index);
+  EMBER_CUDA_CHECK(cudaSetDevice(device.index));
+  return s;
+}
+
+const cudaDeviceProp& properties(int device) {
+  static std::array<cudaDeviceProp, kMaxDevices> props{};
+  static std::array<std::once_flag, kMaxDevices> queried;
+  check_device(device);
+  std::call_once(queried[device], [device] { EMBER_CUDA_CHECK(cudaGetDeviceProperties(&props[device], device)); });
+  return props[device];
 }
 
 void synchronize(int device) {

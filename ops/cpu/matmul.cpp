@@ -5,40 +5,18 @@
 #include <algorithm>
 #include <optional>
 
+#include "ops/blas_layout.h"
 #include "ops/cpu/blas.h"
 #include "ops/matmul.h"
 
 namespace ember::cpu {
 namespace {
 
-struct BlasLayout {
-  bool trans;
-  std::int64_t ld;
-};
-
-// How BLAS can read a rows x cols matrix with the given strides, if at all.
-std::optional<BlasLayout> blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t s_row,
-                                      std::int64_t s_col) {
-  if ((cols == 1 || s_col == 1) && (rows == 1 || s_row >= std::max<std::int64_t>(cols, 1)))
-    return BlasLayout{false, rows == 1 ? std::max<std::int64_t>(cols, 1) : s_row};
-  if ((rows == 1 || s_row == 1) && (cols == 1 || s_col >= std::max<std::int64_t>(rows, 1)))
-    return BlasLayout{true, cols == 1 ? std::max<std::int64_t>(rows, 1) : s_col};
-  return std::nullopt;
-}
-
-// Makes the last two dims readable by BLAS, copying only if necessary.
-Tensor blas_ready(const Tensor& t, std::optional<BlasLayout>& layout) {
-  const int d = t.dim();
-  layout = blas_layout(t.shape()[d - 2], t.shape()[d - 1], t.strides()[d - 2], t.strides()[d - 1]);
-  if (layout) return t;
-  Tensor copy = t.contiguous();
-  layout = blas_layout(copy.shape()[d - 2], copy.shape()[d - 1], copy.strides()[d - 2], copy.strides()[d - 1]);
-  return copy;
-}
+using kernels::BlasLayout;
 
 void matmul_cpu(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
   std::optional<BlasLayout> la, lb;
-  Tensor a = blas_ready(a_in, la), b = blas_ready(b_in, lb);
+  Tensor a = kernels::blas_ready(a_in, la), b = kernels::blas_ready(b_in, lb);
   const int d = out.dim();
   const std::int64_t M = out.shape()[d - 2], N = out.shape()[d - 1], K = a.shape()[d - 1];
   const Shape batch(out.shape().begin(), out.shape().end() - 2);

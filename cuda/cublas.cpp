@@ -1,0 +1,29 @@
+// Per-device cuBLAS handles (see cublas.h).
+#include "cuda/cublas.h"
+
+#include <array>
+#include <mutex>
+
+#include "cuda/context.h"
+
+namespace ember::cuda {
+
+cublasHandle_t cublas_handle(int device) {
+  constexpr int kMaxDevices = 16;
+  // Never destroyed: destroying handles from static destructors races the CUDA runtime's own
+  // teardown at exit, and the driver reclaims everything with the process.
+  static std::array<cublasHandle_t, kMaxDevices> handles{};
+  static std::array<std::once_flag, kMaxDevices> created;
+  cudaStream_t s = stream(device);  // validates the device index
+  std::call_once(created[device], [device, s] {
+    EMBER_CUDA_CHECK(cudaSetDevice(device));
+    EMBER_CUBLAS_CHECK(cublasCreate(&handles[device]));
+    EMBER_CUBLAS_CHECK(cublasSetStream(handles[device], s));
+    // Default math: TF32 only where a call asks for it through its compute type
+    // (ember::cuda::set_allow_tf32), never through the handle.
+    EMBER_CUBLAS_CHECK(cublasSetMathMode(handles[device], CUBLAS_DEFAULT_MATH));
+  });
+  return handles[device];
+}
+
+}  // namespace ember::cuda
