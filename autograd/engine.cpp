@@ -7,10 +7,13 @@
 //    at a node from several paths are summed before it runs.
 // 3. Unless retain_graph, release each node's saved tensors right after it runs.
 // All of this runs with grad mode off: backward formulas do not build graphs of their own.
+// In anomaly mode (anomaly_mode.h) the seed gradients and every node's results are checked for
+// NaN/Inf, so the first node to produce one is named.
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/elementwise.h"
@@ -44,6 +47,8 @@ std::unordered_map<Node*, int> count_dependencies(const std::vector<Node*>& root
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_outputs,
                   bool retain_graph) {
   NoGradGuard no_grad;
+  const bool detect_anomaly = is_detect_anomaly_enabled();
+  if (detect_anomaly) check_backward_seed(grad_outputs);
   std::vector<Node*> root_nodes;
   std::unordered_map<Node*, Tensor> pending;  // gradient summed so far for each node
   std::vector<std::shared_ptr<Node>> keep_alive;
@@ -70,6 +75,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
     pending.erase(node);
     std::vector<Tensor> input_grads;
     if (grad.defined()) input_grads = node->apply(grad);
+    if (detect_anomaly) check_backward_anomaly(node->name(), input_grads);
     if (!retain_graph) node->release();
     const auto& edges = node->next_edges();
     for (std::size_t i = 0; i < edges.size(); ++i) {

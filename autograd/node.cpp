@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
 #include "ops/elementwise.h"
 
@@ -90,6 +91,7 @@ bool any_requires_grad(std::initializer_list<Tensor> inputs) {
 
 Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs, BackwardFn fn) {
   if (!any_requires_grad(inputs)) return result;
+  if (is_detect_anomaly_enabled()) check_forward_anomaly(name, result, inputs);
   std::vector<std::shared_ptr<Node>> edges;
   edges.reserve(inputs.size());
   for (const auto& t : inputs) edges.push_back(gradient_edge(t));

@@ -3,17 +3,20 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "ops/copy.h"
 
 namespace ember {
 
 Tensor empty(const Shape& shape, TensorOptions options) {
-  for (auto s : shape)
-    EMBER_CHECK(s >= 0, "empty: negative dimension in shape {}", shape);
-  std::int64_t n = shape_numel(shape);
-  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * element_size(options.dtype),
-                                           options.device);
+  check_shape(shape, "empty");
+  const std::int64_t n = shape_numel(shape);
+  const std::size_t element_bytes = element_size(options.dtype);
+  EMBER_CHECK(static_cast<std::uint64_t>(n) <= std::numeric_limits<std::size_t>::max() / element_bytes,
+              "empty: shape {} of {} is too large ({} elements of {} bytes)", shape, options.dtype, n,
+              element_bytes);
+  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * element_bytes, options.device);
   Tensor t = make_tensor(std::move(storage), shape, contiguous_strides(shape), 0, options.dtype);
   if (options.requires_grad) t.requires_grad_();
   return t;
@@ -37,18 +40,26 @@ Tensor ones_like(const Tensor& t) { return ones(t.shape(), TensorOptions(t.dtype
 Tensor arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
 
 Tensor arange(double start, double end, double step, TensorOptions options) {
-  EMBER_CHECK(step != 0, "arange: step must be nonzero");
-  EMBER_CHECK((end - start) / step >= 0, "arange: range [{}, {}) with step {} is empty the wrong way",
-              start, end, step);
-  auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
-  std::vector<double> values(n);
-  for (std::int64_t i = 0; i < n; ++i) values[i] = start + static_cast<double>(i) * step;
-  return from_vector(values, {n}, options);
+  EMBER_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step) && step != 0,
+              "arange: start {}, end {} and step {} must be finite, with a nonzero step", start, end, step);
+  const double count = std::ceil((end - start) / step);
+  EMBER_CHECK(count >= 0, "arange: range [{}, {}) with step {} is empty the wrong way", start, end, step);
+  // Checked as a double: converting one past int64's range is undefined.
+  EMBER_CHECK(count < 0x1p62, "arange: range [{}, {}) with step {} has too many elements", start, end, step);
+  const auto n = static_cast<std::int64_t>(count);
+  Tensor values = empty({n}, kFloat64);  // out of memory is an ember::Error here, not bad_alloc
+  double* p = values.data_ptr<double>();
+  for (std::int64_t i = 0; i < n; ++i) p[i] = start + static_cast<double>(i) * step;
+  Tensor out = values.to(options.dtype);
+  if (options.device != kCPU) out = out.to(options.device);
+  if (options.requires_grad) out.requires_grad_();
+  return out;
 }
 
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options) {
   Shape s = shape.empty() ? Shape{static_cast<std::int64_t>(values.size())} : shape;
+  check_shape(s, "from_vector");
   EMBER_CHECK(shape_numel(s) == static_cast<std::int64_t>(values.size()),
               "from_vector: {} values do not fill shape {}", values.size(), s);
   bool wants_grad = options.requires_grad;

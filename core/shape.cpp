@@ -13,6 +13,15 @@ std::int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+void check_shape(const Shape& shape, std::string_view op) {
+  std::int64_t span = 1;
+  for (auto s : shape) {
+    EMBER_CHECK(s >= 0, "{}: negative dimension {} in shape {}", op, s, shape);
+    EMBER_CHECK(!__builtin_mul_overflow(span, std::max<std::int64_t>(s, 1), &span),
+                "{}: shape {} is too large (more than 2^63 elements)", op, shape);
+  }
+}
+
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
   std::int64_t stride = 1;

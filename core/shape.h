@@ -12,6 +12,11 @@ using Shape = std::vector<std::int64_t>;
 // Number of elements of a shape; 1 for a scalar (empty shape).
 std::int64_t shape_numel(const Shape& shape);
 
+// Throws ember::Error naming op unless every dim is >= 0 and the product of the dims (each
+// counted as at least 1, as strides are) fits in int64. Every op that makes a shape from user
+// input checks it, so numel() and strides never overflow.
+void check_shape(const Shape& shape, std::string_view op);
+
 // Row-major strides, in elements.
 Shape contiguous_strides(const Shape& shape);
 

@@ -3,6 +3,7 @@
 //   using namespace ember;
 #pragma once
 
+#include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"

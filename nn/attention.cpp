@@ -66,6 +66,8 @@ Tensor MultiHeadAttention::merge_heads(const Tensor& x) const {
 
 Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                    const Tensor& key_lengths) {
+  EMBER_CHECK(query.defined() && key.defined() && value.defined(),
+              "MultiHeadAttention: undefined query, key or value");
   EMBER_CHECK(query.dim() == 3 && key.dim() == 3 && value.dim() == 3 && query.size(2) == d_model_ &&
                   key.shape() == value.shape() && key.size(2) == d_model_ && key.size(0) == query.size(0),
               "MultiHeadAttention: expected query (B, Nq, {0}) and key = value (B, Nk, {0}), got {1}, {2}, {3}",
@@ -130,8 +132,9 @@ void MultiHeadAttention::append_to_cache(AttentionCache& cache, const Tensor& K,
 
 Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) {
   NoGradGuard no_grad;
-  EMBER_CHECK(x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
-              "MultiHeadAttention::forward_step: expected (B, 1, {}), got {}", d_model_, x.shape());
+  EMBER_CHECK(x.defined() && x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
+              "MultiHeadAttention::forward_step: expected (B, 1, {}), got {}", d_model_,
+              x.defined() ? x.shape() : Shape{});
   Tensor Q = split_heads(q->forward(x)), K = split_heads(k->forward(x)), V = split_heads(v->forward(x));
   Tensor heads;
   if (options_.kind == AttentionKind::Softmax) {
@@ -158,8 +161,12 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
 Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,
                                               const Tensor& memory_lengths) {
   NoGradGuard no_grad;
-  EMBER_CHECK(x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
-              "MultiHeadAttention::forward_cross_step: expected (B, 1, {}), got {}", d_model_, x.shape());
+  EMBER_CHECK(x.defined() && x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
+              "MultiHeadAttention::forward_cross_step: expected (B, 1, {}), got {}", d_model_,
+              x.defined() ? x.shape() : Shape{});
+  EMBER_CHECK(cache.memory_ready || (memory.defined() && memory.dim() == 3 && memory.size(2) == d_model_),
+              "MultiHeadAttention::forward_cross_step: expected a memory (B, Nk, {}), got {}", d_model_,
+              memory.defined() ? memory.shape() : Shape{});
   if (!cache.memory_ready) {
     Tensor K = split_heads(k->forward(memory)), V = split_heads(v->forward(memory));
     if (options_.kind == AttentionKind::Softmax) {

@@ -27,6 +27,7 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool with_bi
 }
 
 Tensor Linear::forward(const Tensor& x) {
+  EMBER_CHECK(x.defined(), "Linear: undefined input");
   EMBER_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
               "Linear: input of shape {} does not end in in_features = {}", x.shape(), weight.size(1));
   // (..., in) -> (rows, in): one GEMM against W^T (a transposed view, no copy).
@@ -107,8 +108,8 @@ Tensor PositionalEncoding::table(std::int64_t length, DType dtype, Device device
 }
 
 Tensor PositionalEncoding::forward(const Tensor& x, std::int64_t start) {
-  EMBER_CHECK(x.dim() == 3 && x.size(2) == d_model_,
-              "PositionalEncoding: expected (B, N, {}) input, got {}", d_model_, x.shape());
+  EMBER_CHECK(x.defined() && x.dim() == 3 && x.size(2) == d_model_,
+              "PositionalEncoding: expected (B, N, {}) input, got {}", d_model_, x.defined() ? x.shape() : Shape{});
   EMBER_CHECK(start >= 0, "PositionalEncoding: negative start position {}", start);
   const std::int64_t n = x.size(1);
   return x + table(start + n, x.dtype(), x.device()).slice(0, start, start + n);

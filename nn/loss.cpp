@@ -8,6 +8,7 @@ namespace ember::nn {
 
 Tensor masked_cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& mask,
                             double label_smoothing) {
+  EMBER_CHECK(targets.defined(), "masked_cross_entropy: undefined targets");
   EMBER_CHECK(mask.defined() && mask.shape() == targets.shape(),
               "masked_cross_entropy: mask of shape {} must match targets {}", mask.defined() ? mask.shape() : Shape{},
               targets.shape());

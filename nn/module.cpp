@@ -122,6 +122,8 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     auto it = state.find(name);
     if (it == state.end()) {
       missing.push_back(name);
+    } else if (!it->second.defined()) {
+      mismatched.push_back(fmt::format("{} (undefined in the state dict)", name));
     } else if (it->second.shape() != t.shape()) {
       mismatched.push_back(fmt::format("{} (checkpoint {}, model {})", name, it->second.shape(), t.shape()));
     }

@@ -1,6 +1,7 @@
 // safetensors checkpoints and atomic file writes (see nn/serialize.h for the format).
 //
-// Loading trusts nothing in the file: every size is checked against the file's real size before
+// Files and in-memory buffers go through one parser that reads its input front to back. Loading
+// trusts nothing in the input: every size is checked against the file's real size before
 // anything is allocated from it, so a corrupt or hostile header can cause an ember::Error but never
 // a huge allocation or an out-of-bounds read. The checks follow the reference Rust implementation
 // (huggingface/safetensors) and are stricter in two places: entries may hold no fields beyond
@@ -16,6 +17,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -189,9 +191,11 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   if (!shape.is_array())
     bad_file(path, "tensor {}: shape is a JSON {}, not an array", shown(name), shape.type_name());
   // Counted in uint64, as the file states them. Once the byte count matches the offsets and the
-  // offsets fit in the file, the element count is small; a single dim is not when another is 0,
-  // hence the check that each fits in a Shape entry.
+  // offsets fit in the file, the element count is small; single dims are not when another is 0,
+  // hence the check that they fit in a Shape entry and that the strides over them (the product
+  // of the dims, zeros counted as 1) fit in int64.
   std::uint64_t numel = 1;
+  std::int64_t stride_span = 1;
   for (const Json& size : shape) {
     if (!size.is_number_unsigned())
       bad_file(path, "tensor {}: shape {} has entry {}, not a non-negative integer", shown(name), shape.dump(),
@@ -201,6 +205,9 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
       bad_file(path, "tensor {}: shape {} has entry {}, too large for a tensor dimension", shown(name),
                shape.dump(), value);
     numel = checked_multiply(numel, value, path, name, shape);
+    if (__builtin_mul_overflow(stride_span, std::max<std::int64_t>(static_cast<std::int64_t>(value), 1), &stride_span))
+      bad_file(path, "tensor {}: shape {} is too large for a tensor (its strides overflow int64)", shown(name),
+               shape.dump());
     entry.shape.push_back(static_cast<std::int64_t>(value));
   }
   const std::uint64_t nbytes = checked_multiply(numel, element_size(entry.dtype), path, name, shape);
@@ -353,52 +360,78 @@ void save_safetensors(const StateDict& tensors, const std::string& path, const M
   });
 }
 
+namespace {
+
+// Reads the next `bytes` bytes of the input into `into`, or throws naming the input.
+using ReadFn = std::function<void(void* into, std::uint64_t bytes)>;
+
+// The loader proper, for an input of `total_bytes` bytes read front to back through `read`, so
+// that files are never held in memory twice. `name` (a path, or a stand-in for a buffer) starts
+// every error message.
+StateDict parse_safetensors(const std::string& name, std::uint64_t total_bytes, const ReadFn& read,
+                            Metadata* metadata) {
+  if (total_bytes < 8) bad_file(name, "file is {} bytes, shorter than the 8-byte header length", total_bytes);
+  std::array<unsigned char, 8> length_bytes{};
+  read(length_bytes.data(), length_bytes.size());
+  std::uint64_t header_bytes = 0;
+  for (std::size_t i = 0; i < length_bytes.size(); ++i) header_bytes |= std::uint64_t{length_bytes[i]} << (8 * i);
+  if (header_bytes > kMaxHeaderBytes)
+    bad_file(name, "header length {} exceeds the limit of {} bytes", header_bytes, kMaxHeaderBytes);
+  if (header_bytes > total_bytes - 8)
+    bad_file(name, "header length {} runs past the end of the file ({} bytes)", header_bytes, total_bytes);
+
+  std::string text(header_bytes, '\0');
+  read(text.data(), header_bytes);
+  if (auto bad = first_invalid_utf8(text); bad != std::string_view::npos)
+    bad_file(name, "header is not valid UTF-8 (byte {} of the header)", bad);
+  const Json header = parse_header_json(text, name);
+  if (!header.is_object()) bad_file(name, "header is a JSON {}, not an object", header.type_name());
+
+  std::vector<Entry> entries;
+  Metadata found_metadata;
+  for (const auto& [key, value] : header.items()) {
+    if (key == kMetadataKey)
+      found_metadata = parse_metadata(name, value);
+    else
+      entries.push_back(parse_entry(name, key, value));
+  }
+  check_layout(name, entries, total_bytes - 8 - header_bytes);
+
+  // Every size is now known to fit in the input, so allocating from it is safe. Entries are sorted
+  // and contiguous: the data is one sequential read.
+  StateDict tensors;
+  for (const Entry& e : entries) {
+    Tensor t = empty(e.shape, e.dtype);
+    read(t.raw_data(), e.end - e.begin);
+    tensors.emplace(e.name, std::move(t));
+  }
+  if (metadata != nullptr) *metadata = std::move(found_metadata);
+  return tensors;
+}
+
+}  // namespace
+
 StateDict load_safetensors(const std::string& path, Metadata* metadata) {
   std::ifstream in(path, std::ios::binary);
   if (!in.is_open()) bad_file(path, "cannot open: {}", errno_message());
   in.seekg(0, std::ios::end);
   const std::streamoff end = in.tellg();
   if (!in || end < 0) bad_file(path, "cannot determine the file size: {}", errno_message());
-  const auto file_bytes = static_cast<std::uint64_t>(end);
   in.seekg(0);
+  return parse_safetensors(path, static_cast<std::uint64_t>(end),
+                           [&](void* into, std::uint64_t bytes) { read_exactly(in, into, bytes, path); },
+                           metadata);
+}
 
-  if (file_bytes < 8) bad_file(path, "file is {} bytes, shorter than the 8-byte header length", file_bytes);
-  std::array<unsigned char, 8> length_bytes{};
-  read_exactly(in, length_bytes.data(), length_bytes.size(), path);
-  std::uint64_t header_bytes = 0;
-  for (std::size_t i = 0; i < length_bytes.size(); ++i) header_bytes |= std::uint64_t{length_bytes[i]} << (8 * i);
-  if (header_bytes > kMaxHeaderBytes)
-    bad_file(path, "header length {} exceeds the limit of {} bytes", header_bytes, kMaxHeaderBytes);
-  if (header_bytes > file_bytes - 8)
-    bad_file(path, "header length {} runs past the end of the file ({} bytes)", header_bytes, file_bytes);
-
-  std::string text(header_bytes, '\0');
-  read_exactly(in, text.data(), header_bytes, path);
-  if (auto bad = first_invalid_utf8(text); bad != std::string_view::npos)
-    bad_file(path, "header is not valid UTF-8 (byte {} of the header)", bad);
-  const Json header = parse_header_json(text, path);
-  if (!header.is_object()) bad_file(path, "header is a JSON {}, not an object", header.type_name());
-
-  std::vector<Entry> entries;
-  Metadata found_metadata;
-  for (const auto& [key, value] : header.items()) {
-    if (key == kMetadataKey)
-      found_metadata = parse_metadata(path, value);
-    else
-      entries.push_back(parse_entry(path, key, value));
-  }
-  check_layout(path, entries, file_bytes - 8 - header_bytes);
-
-  // Every size is now known to fit in the file, so allocating from it is safe. Entries are sorted
-  // and contiguous: the data is one sequential read.
-  StateDict tensors;
-  for (const Entry& e : entries) {
-    Tensor t = empty(e.shape, e.dtype);
-    read_exactly(in, t.raw_data(), e.end - e.begin, path);
-    tensors.emplace(e.name, std::move(t));
-  }
-  if (metadata != nullptr) *metadata = std::move(found_metadata);
-  return tensors;
+StateDict load_safetensors_from_memory(std::string_view bytes, Metadata* metadata, const std::string& name) {
+  std::uint64_t position = 0;
+  return parse_safetensors(name, bytes.size(), [&](void* into, std::uint64_t count) {
+    // The parser never reads past the sizes it validated; this guards the invariant anyway.
+    if (count > bytes.size() - position)
+      bad_file(name, "read of {} bytes at offset {} runs past the end ({} bytes)", count, position, bytes.size());
+    if (count > 0) std::memcpy(into, bytes.data() + position, count);
+    position += count;
+  }, metadata);
 }
 
 void save(const Module& module, const std::string& path, const Metadata& metadata) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "nn/module.h"
 #include "nn/state_dict.h"
@@ -34,6 +35,10 @@ void save_safetensors(const StateDict& tensors, const std::string& path, const M
 // throws ember::Error whose message names the file and the problem. When `metadata` is given it
 // receives the "__metadata__" entry (empty when the file has none).
 StateDict load_safetensors(const std::string& path, Metadata* metadata = nullptr);
+// The same for a safetensors image already in memory (a download, an embedded blob, a fuzzer's
+// input), validated identically; `name` stands in for the path in error messages.
+StateDict load_safetensors_from_memory(std::string_view bytes, Metadata* metadata = nullptr,
+                                       const std::string& name = "<memory>");
 
 // Writes a file atomically: `write` fills a stream for `path + ".tmp"`, which is flushed to disk and
 // renamed over `path`. On any failure (including an exception from `write`) the temporary file is

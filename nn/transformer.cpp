@@ -147,6 +147,8 @@ Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory
                                        const Tensor& src_lengths) {
   NoGradGuard no_grad;
   check_tokens(token, "Seq2SeqTransformer::decode_step");
+  EMBER_CHECK(token.size(1) == 1,
+              "Seq2SeqTransformer::decode_step: expected one token per sequence (B, 1), got {}", token.shape());
   cache.self.resize(decoder_.size());
   cache.cross.resize(decoder_.size());
   Tensor x = tgt_embed_->forward(token, cache.position);
@@ -178,6 +180,8 @@ Tensor CausalLM::forward(const Tensor& tokens) {
 Tensor CausalLM::forward_step(const Tensor& token, DecoderCache& cache) {
   NoGradGuard no_grad;
   check_tokens(token, "CausalLM::forward_step");
+  EMBER_CHECK(token.size(1) == 1, "CausalLM::forward_step: expected one token per sequence (B, 1), got {}",
+              token.shape());
   cache.self.resize(layers_.size());
   Tensor x = embed_->forward(token, cache.position);
   for (std::size_t i = 0; i < layers_.size(); ++i) x = layers_[i]->forward_step(x, cache.self[i]);

@@ -13,7 +13,9 @@ constinit DispatchStub<layer_norm_backward_fn> layer_norm_backward_stub("layer_n
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
-  EMBER_CHECK(x.defined() && is_floating(x.dtype()), "layer_norm: expected a floating input");
+  EMBER_CHECK(x.defined(), "layer_norm: undefined input");
+  EMBER_CHECK(is_floating(x.dtype()), "layer_norm: expected a floating input, got {} of shape {}",
+              x.dtype(), x.shape());
   const std::size_t k = normalized_shape.size();
   EMBER_CHECK(k >= 1 && k <= static_cast<std::size_t>(x.dim()) &&
                   Shape(x.shape().end() - k, x.shape().end()) == normalized_shape,

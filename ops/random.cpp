@@ -42,6 +42,7 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOp
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
+  EMBER_CHECK(x.defined(), "dropout: undefined tensor argument");
   EMBER_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got {}", p);
   EMBER_CHECK(is_floating(x.dtype()), "dropout: expected a floating tensor, got {} of shape {}",
               x.dtype(), x.shape());

@@ -20,6 +20,7 @@ namespace {
 
 // Sorted, unique, wrapped dims; all dims when `dims` is empty.
 std::vector<int> reduced_dims(const Tensor& x, const Shape& dims, const char* op) {
+  EMBER_CHECK(x.defined(), "{}: undefined tensor argument", op);
   std::vector<int> out;
   if (dims.empty()) {
     for (int d = 0; d < x.dim(); ++d) out.push_back(d);
@@ -94,6 +95,7 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  EMBER_CHECK(x.defined(), "mean: undefined tensor argument");
   EMBER_CHECK(is_floating(x.dtype()), "mean: expected a floating tensor, got {} of shape {}",
               x.dtype(), x.shape());
   auto rd = reduced_dims(x, dims, "mean");
@@ -116,11 +118,13 @@ Tensor max(const Tensor& x, const Shape& dims, bool keepdim) {
 }
 
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
+  EMBER_CHECK(x.defined(), "argmax: undefined tensor argument");
   std::vector<int> rd{normalize_dim(dim, x.dim(), "argmax")};
   return reshape(reduce_raw(ReduceOp::ArgMax, x, rd, "argmax"), result_shape(x, rd, keepdim));
 }
 
 Tensor var(const Tensor& x, const Shape& dims, std::int64_t correction, bool keepdim) {
+  EMBER_CHECK(x.defined(), "var: undefined tensor argument");
   EMBER_CHECK(is_floating(x.dtype()), "var: expected a floating tensor, got {} of shape {}",
               x.dtype(), x.shape());
   auto rd = reduced_dims(x, dims, "var");

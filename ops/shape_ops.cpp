@@ -15,6 +15,8 @@ constinit DispatchStub<triangle_fn> triangle_stub("tril/triu");
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   EMBER_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    EMBER_CHECK(tensors[i].defined(), "cat: tensor {} of {} is undefined", i, tensors.size());
   const Tensor& first = tensors.front();
   int d = normalize_dim(dim, first.dim(), "cat");
   Shape shape = first.shape();
@@ -27,7 +29,8 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     for (int k = 0; k < t.dim(); ++k)
       EMBER_CHECK(k == d || t.shape()[k] == first.shape()[k],
                   "cat: shapes {} and {} differ outside dim {}", first.shape(), t.shape(), d);
-    shape[d] += t.shape()[d];
+    EMBER_CHECK(!__builtin_add_overflow(shape[d], t.shape()[d], &shape[d]),
+                "cat: the sizes along dim {} add up past int64 at tensor {} of shape {}", d, i, t.shape());
   }
   Tensor out = empty(shape, TensorOptions(first.dtype(), first.device()));
   std::vector<std::int64_t> starts;
@@ -49,6 +52,8 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   EMBER_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    EMBER_CHECK(tensors[i].defined(), "stack: tensor {} of {} is undefined", i, tensors.size());
   int d = normalize_dim(dim, tensors.front().dim() + 1, "stack");
   std::vector<Tensor> expanded;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
@@ -61,6 +66,7 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
+  EMBER_CHECK(x.defined(), "split: undefined tensor argument");
   int d = normalize_dim(dim, x.dim(), "split");
   EMBER_CHECK(split_size > 0, "split: split_size must be positive, got {}", split_size);
   std::vector<Tensor> pieces;
@@ -70,14 +76,17 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
 }
 
 std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
+  EMBER_CHECK(x.defined(), "chunk: undefined tensor argument");
   EMBER_CHECK(chunks > 0, "chunk: number of chunks must be positive, got {}", chunks);
   int d = normalize_dim(dim, x.dim(), "chunk");
-  std::int64_t size = (x.shape()[d] + chunks - 1) / chunks;
+  const std::int64_t n = x.shape()[d];
+  const std::int64_t size = n / chunks + (n % chunks != 0);  // ceil, without overflow for huge chunks
   return split(x, std::max<std::int64_t>(size, 1), d);
 }
 
 namespace {
 Tensor triangle(const Tensor& x, std::int64_t k, bool lower, const char* name) {
+  EMBER_CHECK(x.defined(), "{}: undefined tensor argument", name);
   EMBER_CHECK(x.dim() >= 2, "{}: expected at least 2 dims, got shape {}", name, x.shape());
   Tensor out = empty(x.shape(), TensorOptions(x.dtype(), x.device()));
   kernels::triangle_stub(x.device())(x, out, k, lower);

@@ -17,8 +17,9 @@ namespace {
 
 Tensor softmax_impl(const Tensor& x, std::int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
-  EMBER_CHECK(x.defined() && is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}",
-              name, x.defined() ? x.dtype() : kFloat32, x.defined() ? x.shape() : Shape{});
+  EMBER_CHECK(x.defined(), "{}: undefined tensor argument", name);
+  EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", name,
+              x.dtype(), x.shape());
   if (x.dim() == 0) return softmax_impl(x.reshape({1}), 0, log).reshape({});
   int d = normalize_dim(dim, x.dim(), name);
   const int last = x.dim() - 1;
@@ -27,7 +28,8 @@ Tensor softmax_impl(const Tensor& x, std::int64_t dim, bool log) {
   kernels::softmax_stub(x.device())(src, y, log);
   Tensor out = d == last ? y : transpose(y, d, last);
   if (!autograd::any_requires_grad({x})) return out;
-  return autograd::record(name, out, {x}, [y, d, last, log](const Tensor& g, const std::vector<bool>&) {
+  // y detached: when d is last, out *is* y, and a closure holding it would keep its own node alive.
+  return autograd::record(name, out, {x}, [y = y.detach(), d, last, log](const Tensor& g, const std::vector<bool>&) {
     Tensor gl = (d == last ? g : transpose(g, d, last)).contiguous();
     Tensor dx = empty(gl.shape(), TensorOptions(gl.dtype(), gl.device()));
     kernels::softmax_backward_stub(gl.device())(gl, y, dx, log);

@@ -24,20 +24,20 @@ Tensor record_reshape_view(const char* name, const Tensor& x, Tensor out) {
   });
 }
 
-Shape infer_shape(const Shape& shape, std::int64_t numel, const char* op) {
+Shape infer_shape(const Tensor& x, const Shape& shape, const char* op) {
+  EMBER_CHECK(x.defined(), "{}: undefined tensor argument", op);
   Shape out = shape;
   int infer = -1;
-  std::int64_t known = 1;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == -1) {
-      EMBER_CHECK(infer < 0, "{}: only one dimension can be -1 in {}", op, shape);
-      infer = static_cast<int>(i);
-    } else {
-      EMBER_CHECK(out[i] >= 0, "{}: invalid dimension {} in shape {}", op, out[i], shape);
-      known *= out[i];
-    }
+    if (out[i] != -1) continue;
+    EMBER_CHECK(infer < 0, "{}: only one dimension can be -1 in {}", op, shape);
+    infer = static_cast<int>(i);
+    out[infer] = 1;
   }
+  check_shape(out, op);  // negative sizes, or a product past int64
+  const std::int64_t numel = x.numel();
   if (infer >= 0) {
+    const std::int64_t known = shape_numel(out);
     EMBER_CHECK(known != 0 && numel % known == 0, "{}: shape {} is invalid for {} elements", op,
                 shape, numel);
     out[infer] = numel / known;
@@ -83,7 +83,7 @@ Shape view_strides(const Tensor& x, const Shape& shape) {
 }  // namespace
 
 Tensor view(const Tensor& x, const Shape& shape) {
-  Shape target = infer_shape(shape, x.numel(), "view");
+  Shape target = infer_shape(x, shape, "view");
   Shape strides = view_strides(x, target);
   EMBER_CHECK(!strides.empty() || target.empty(),
               "view: cannot view a tensor of shape {} and strides {} as {} without a copy; use "
@@ -92,7 +92,7 @@ Tensor view(const Tensor& x, const Shape& shape) {
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
-  Shape target = infer_shape(shape, x.numel(), "reshape");
+  Shape target = infer_shape(x, shape, "reshape");
   if (target == x.shape()) return x;
   Shape strides = view_strides(x, target);
   if (!strides.empty() || target.empty()) return record_reshape_view("reshape", x, make_view(x, target, strides, x.offset()));
@@ -100,6 +100,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
+  EMBER_CHECK(x.defined(), "flatten: undefined tensor argument");
   if (x.dim() == 0) return reshape(x, {1});
   int s = normalize_dim(start_dim, x.dim(), "flatten"), e = normalize_dim(end_dim, x.dim(), "flatten");
   EMBER_CHECK(s <= e, "flatten: start_dim {} is after end_dim {}", start_dim, end_dim);
@@ -112,6 +113,7 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
 }
 
 Tensor permute(const Tensor& x, const Shape& dims) {
+  EMBER_CHECK(x.defined(), "permute: undefined tensor argument");
   EMBER_CHECK(static_cast<int>(dims.size()) == x.dim(),
               "permute: {} dims given for a tensor of shape {}", dims.size(), x.shape());
   Shape shape(dims.size()), strides(dims.size()), inverse(dims.size());
@@ -131,6 +133,7 @@ Tensor permute(const Tensor& x, const Shape& dims) {
 }
 
 Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
+  EMBER_CHECK(x.defined(), "transpose: undefined tensor argument");
   int a = normalize_dim(d0, x.dim(), "transpose"), b = normalize_dim(d1, x.dim(), "transpose");
   Shape dims(x.dim());
   std::iota(dims.begin(), dims.end(), 0);
@@ -139,16 +142,17 @@ Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
 }
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  EMBER_CHECK(x.defined(), "slice: undefined tensor argument");
   int d = normalize_dim(dim, x.dim(), "slice");
   EMBER_CHECK(step > 0, "slice: step must be positive, got {}", step);
   const std::int64_t n = x.shape()[d];
-  if (start < 0) start += n;
-  if (end < 0) end += n;
-  start = std::clamp<std::int64_t>(start, 0, n);
-  end = std::clamp<std::int64_t>(end, start, n);
+  // Clamped before any arithmetic, so that no start, end or step can overflow.
+  start = start < 0 ? std::max<std::int64_t>(start, -n) + n : std::min(start, n);
+  end = end < 0 ? std::max<std::int64_t>(end, -n) + n : std::min(end, n);
+  end = std::max(end, start);
   Shape shape = x.shape(), strides = x.strides();
-  shape[d] = (end - start + step - 1) / step;
-  strides[d] *= step;
+  shape[d] = end == start ? 0 : (end - start - 1) / step + 1;
+  if (shape[d] > 1) strides[d] *= step;  // step < n here
   Tensor out = make_view(x, shape, strides, x.offset() + start * x.strides()[d]);
   return autograd::record("slice", out, {x}, [shape = x.shape(), d, start, end, step](const Tensor& g, const std::vector<bool>&) {
     Tensor grad = zeros(shape, TensorOptions(g.dtype(), g.device()));
@@ -158,14 +162,16 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
 }
 
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  EMBER_CHECK(x.defined(), "narrow: undefined tensor argument");
   int d = normalize_dim(dim, x.dim(), "narrow");
-  EMBER_CHECK(start >= 0 && length >= 0 && start + length <= x.shape()[d],
-              "narrow: [{}, {}) is out of range for dim {} of shape {}", start, start + length, d,
-              x.shape());
+  EMBER_CHECK(start >= 0 && length >= 0 && start <= x.shape()[d] && length <= x.shape()[d] - start,
+              "narrow: start {} and length {} are out of range for dim {} of shape {}", start, length,
+              d, x.shape());
   return slice(x, d, start, start + length);
 }
 
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
+  EMBER_CHECK(x.defined(), "select: undefined tensor argument");
   int d = normalize_dim(dim, x.dim(), "select");
   const std::int64_t n = x.shape()[d];
   EMBER_CHECK(index >= -n && index < n, "select: index {} is out of range for dim {} of shape {}",
@@ -183,6 +189,7 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
+  EMBER_CHECK(x.defined(), "unsqueeze: undefined tensor argument");
   int d = normalize_dim(dim, x.dim() + 1, "unsqueeze");
   Shape shape = x.shape(), strides = x.strides();
   std::int64_t stride = d < x.dim() ? x.strides()[d] * x.shape()[d] : 1;
@@ -192,6 +199,7 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
+  EMBER_CHECK(x.defined(), "squeeze: undefined tensor argument");
   int d = normalize_dim(dim, x.dim(), "squeeze");
   if (x.shape()[d] != 1) return x;
   Shape shape = x.shape(), strides = x.strides();
@@ -201,6 +209,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor squeeze(const Tensor& x) {
+  EMBER_CHECK(x.defined(), "squeeze: undefined tensor argument");
   Shape shape, strides;
   for (int d = 0; d < x.dim(); ++d) {
     if (x.shape()[d] == 1) continue;
@@ -211,6 +220,7 @@ Tensor squeeze(const Tensor& x) {
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
+  EMBER_CHECK(x.defined(), "expand: undefined tensor argument");
   EMBER_CHECK(shape.size() >= static_cast<std::size_t>(x.dim()),
               "expand: cannot expand shape {} to fewer dims {}", x.shape(), shape);
   Shape target = shape;
@@ -224,6 +234,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
                 "expand: cannot expand shape {} to {} (dim {}: {} is not 1)", x.shape(), shape, i,
                 x.shape()[i - lead]);
   }
+  check_shape(target, "expand");
   Tensor out = make_view(x, target, broadcast_strides(x.shape(), x.strides(), target), x.offset());
   return autograd::record("expand", out, {x}, [shape = x.shape()](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{sum_to(g, shape)};

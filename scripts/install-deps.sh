@@ -6,7 +6,11 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
-          doctest-dev libfmt-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev gnuplot-nox)
+          doctest-dev libfmt-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev gnuplot-nox
+          # the fuzzers (scripts/fuzz.sh): clang, its OpenMP, and compiler-rt's libFuzzer and
+          # sanitizer runtimes (libclang-rt-dev since Debian 12 / Ubuntu 23.04; before that they
+          # came with libclang-common-*-dev, which clang depends on)
+          clang libomp-dev libclang-rt-dev)
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 
 missing=()
@@ -22,4 +26,10 @@ sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 echo "install-deps: installing ${missing[*]}"
 "${sudo_cmd[@]}" apt-get update -qq
+if [[ " ${missing[*]} " == *" libclang-rt-dev "* ]] && ! apt-cache show libclang-rt-dev > /dev/null 2>&1; then
+  # An older release: clang already brings the runtimes.
+  kept=()
+  for p in "${missing[@]}"; do [ "$p" = libclang-rt-dev ] || kept+=("$p"); done
+  missing=("${kept[@]}")
+fi
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

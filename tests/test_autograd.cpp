@@ -118,3 +118,43 @@ TEST_CASE("autograd: gradcheck refuses float32 inputs") {
                                            {ones({2}).requires_grad_()}),
                        "gradcheck", "float64");
 }
+
+TEST_CASE("autograd: a graph that is never backpropagated is freed with its output (no reference cycles)") {
+  // Evaluation with grad mode on, or an exception between forward and backward, drops graphs
+  // without running them. A closure that held its own op's output would keep output, node and
+  // closure alive forever: every recorded op must let go when the last handle goes.
+  const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> ops = {
+      {"softmax", [](const Tensor& x) { return softmax(x, -1); }},
+      {"softmax (dim 0)", [](const Tensor& x) { return softmax(x, 0); }},
+      {"log_softmax", [](const Tensor& x) { return log_softmax(x, -1); }},
+      {"exp", [](const Tensor& x) { return exp(x); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"sqrt", [](const Tensor& x) { return sqrt(abs(x) + 1.0); }},
+      {"div", [](const Tensor& x) { return x / (x * x + 1.0); }},
+      {"rdiv", [](const Tensor& x) { return 1.0 / (x * x + 1.0); }},
+      {"max", [](const Tensor& x) { return max(x, {1}); }},
+      {"layer_norm", [](const Tensor& x) { return layer_norm(x, {4}); }},
+      {"matmul", [](const Tensor& x) { return matmul(x, x.t()); }},
+      {"cross_entropy", [](const Tensor& x) { return cross_entropy(x, from_vector<std::int64_t>({0, 1, 2})); }},
+      {"dropout", [](const Tensor& x) { return dropout(x, 0.5, true); }},
+      {"cat", [](const Tensor& x) { return cat({x, x}, 1); }},
+      {"causal_linear_attention", [](const Tensor& x) {
+         Tensor q = elu(x.reshape({1, 1, 3, 4})) + 1.0;
+         return causal_linear_attention(q, q, x.reshape({1, 1, 3, 4}));
+       }},
+  };
+  for (const auto& [name, op] : ops) {
+    CAPTURE(name);
+    std::weak_ptr<TensorImpl> output;
+    std::weak_ptr<autograd::Node> node;
+    {
+      Tensor x = randn({3, 4}).requires_grad_();
+      Tensor y = op(x);
+      REQUIRE(y.grad_fn() != nullptr);
+      output = y.impl_ptr();
+      node = y.grad_fn();
+    }
+    CHECK(output.expired());
+    CHECK(node.expired());
+  }
+}
