@@ -34,8 +34,8 @@ for target in "${TARGETS[@]}"; do
     status=1
     continue
   fi
-  runs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "$log")
-  speed=$(awk -F: '/stat::average_exec_per_sec/ {gsub(/ /, "", $2); print $2}' "$log")
+  runs=$(awk '/stat::number_of_executed_units/ {print $NF}' "$log")
+  speed=$(awk '/stat::average_exec_per_sec/ {print $NF}' "$log")
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
   echo "fuzz $target: ${runs} executions in ${SECONDS_EACH} s (${speed}/s), ${cov}, no crash"
 done
