@@ -19,8 +19,9 @@ struct NonFinite {
 };
 
 NonFinite scan(const Tensor& t) {
-  if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return {};
+  if (!t.defined() || !(is_floating(t.dtype()) || is_reduced_float(t.dtype())) || t.numel() == 0) return {};
   Tensor host = t.detach().to(kCPU).contiguous();
+  if (host.dtype() == kBFloat16) host = host.to(kFloat32);  // exact, keeps NaN and inf
   return dispatch_floating(host.dtype(), "detect_anomaly", [&]<typename T>() {
     NonFinite found;
     const T* p = host.data_ptr<T>();

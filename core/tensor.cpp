@@ -72,6 +72,7 @@ std::vector<T> Tensor::to_vector() const {
 template float* Tensor::data_ptr<float>() const;
 template double* Tensor::data_ptr<double>() const;
 template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
+template bfloat16* Tensor::data_ptr<bfloat16>() const;
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;
@@ -83,7 +84,8 @@ Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   Tensor out = empty(shape(), TensorOptions(target, device()));
   kernels::copy_stub(device())(*this, out);
-  if (!is_floating(target) || !is_floating(dtype())) return out;
+  const auto differentiable = [](DType d) { return is_floating(d) || is_reduced_float(d); };
+  if (!differentiable(target) || !differentiable(dtype())) return out;
   return autograd::record("to", out, {*this}, [source = dtype()](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{g.to(source)};
   });

@@ -31,6 +31,7 @@ class Node;
 inline constexpr DType kFloat32 = DType::Float32;
 inline constexpr DType kFloat64 = DType::Float64;
 inline constexpr DType kInt64 = DType::Int64;
+inline constexpr DType kBFloat16 = DType::BFloat16;
 
 // dtype/device/requires_grad of a new tensor; converts implicitly from a DType or a Device so that
 // `zeros({2, 3}, kFloat64)` and `zeros({2, 3}, kCUDA)` read naturally.

@@ -22,8 +22,8 @@ void copy_cuda(const Tensor& src, const Tensor& dst) {
                                      cudaMemcpyDeviceToDevice, stream));
     return;
   }
-  dispatch_all(dst.dtype(), [&]<typename To>() {
-    dispatch_all(src.dtype(), [&]<typename Ti>() { copy_typed<To, Ti>(src, dst); });
+  dispatch_storage(dst.dtype(), [&]<typename To>() {
+    dispatch_storage(src.dtype(), [&]<typename Ti>() { copy_typed<To, Ti>(src, dst); });
   });
 }
 
@@ -34,7 +34,7 @@ void fill_typed(const Tensor& dst, double value) {
 }
 
 void fill_cuda(const Tensor& dst, double value) {
-  dispatch_all(dst.dtype(), [&]<typename T>() { fill_typed<T>(dst, value); });
+  dispatch_storage(dst.dtype(), [&]<typename T>() { fill_typed<T>(dst, value); });
 }
 
 }  // namespace

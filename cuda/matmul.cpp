@@ -11,7 +11,8 @@
 // cublasGemmStridedBatchedEx call; leading batch dims that break that pattern are looped over.
 //
 // float32 computes in full float32 unless ember::cuda::set_allow_tf32(true) (then TF32 tensor
-// cores); float64 computes in float64.
+// cores); float64 computes in float64; bfloat16 operands (tensor cores) accumulate in float32 and
+// write a bfloat16 or, under autocast, a float32 result.
 #include <climits>
 #include <optional>
 
@@ -80,29 +81,35 @@ void matmul_cuda(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
   const cublasOperation_t op_a = la->trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasHandle_t handle = cublas_handle(out.device().index);
 
-  dispatch_floating(out.dtype(), "matmul", [&]<typename T>() {
-    constexpr bool is_float = std::is_same_v<T, float>;
-    const cudaDataType type = is_float ? CUDA_R_32F : CUDA_R_64F;
-    const cublasComputeType_t compute =
-        is_float ? (allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F) : CUBLAS_COMPUTE_64F;
-    const T alpha = 1, beta = 0;
-    const T* pa = static_cast<const T*>(a.raw_data());
-    const T* pb = static_cast<const T*>(b.raw_data());
-    T* pc = static_cast<T*>(out.raw_data());
-    for (std::int64_t i = 0; i < outer; ++i) {
-      // Offsets of the looped (leading) batch dims.
-      std::int64_t off_a = 0, off_b = 0, rest = i;
-      for (int j = first - 1; j >= 0; --j) {
-        const std::int64_t idx = rest % batch[j];
-        rest /= batch[j];
-        off_a += idx * a.strides()[j];
-        off_b += idx * b.strides()[j];
-      }
-      EMBER_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-          handle, op_b, op_a, m, n, k, &alpha, pb + off_b, type, ldb, flat_b.stride, pa + off_a, type, lda,
-          flat_a.stride, &beta, pc + i * span * M * N, type, m, M * N, batch_count, compute, CUBLAS_GEMM_DEFAULT));
+  // Operand and result types; bfloat16 operands accumulate in float32 and may write either type.
+  const bool is_double = a.dtype() == kFloat64;
+  const cudaDataType in_type = a.dtype() == kBFloat16 ? CUDA_R_16BF : is_double ? CUDA_R_64F : CUDA_R_32F;
+  const cudaDataType out_type = out.dtype() == kBFloat16 ? CUDA_R_16BF : is_double ? CUDA_R_64F : CUDA_R_32F;
+  const cublasComputeType_t compute =
+      is_double ? CUBLAS_COMPUTE_64F
+                : (a.dtype() == kFloat32 && allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F);
+  const double alpha_d = 1, beta_d = 0;
+  const float alpha_f = 1, beta_f = 0;
+  const void* alpha = is_double ? static_cast<const void*>(&alpha_d) : &alpha_f;
+  const void* beta = is_double ? static_cast<const void*>(&beta_d) : &beta_f;
+  const std::int64_t in_size = element_size(a.dtype()), out_size = element_size(out.dtype());
+  const char* pa = static_cast<const char*>(a.raw_data());
+  const char* pb = static_cast<const char*>(b.raw_data());
+  char* pc = static_cast<char*>(out.raw_data());
+  for (std::int64_t i = 0; i < outer; ++i) {
+    // Offsets of the looped (leading) batch dims.
+    std::int64_t off_a = 0, off_b = 0, rest = i;
+    for (int j = first - 1; j >= 0; --j) {
+      const std::int64_t idx = rest % batch[j];
+      rest /= batch[j];
+      off_a += idx * a.strides()[j];
+      off_b += idx * b.strides()[j];
     }
-  });
+    EMBER_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        handle, op_b, op_a, m, n, k, alpha, pb + off_b * in_size, in_type, ldb, flat_b.stride, pa + off_a * in_size,
+        in_type, lda, flat_a.stride, beta, pc + i * span * M * N * out_size, out_type, m, M * N, batch_count,
+        compute, CUBLAS_GEMM_DEFAULT));
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "core/random.h"
 #include "core/tensor.h"
 #include "core/threads.h"
+#include "ops/autocast.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"

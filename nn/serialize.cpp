@@ -47,21 +47,22 @@ constexpr std::string_view kMetadataKey = "__metadata__";
 
 // Valid safetensors dtypes that Ember has no tensor type for: files holding them are well-formed
 // but cannot be loaded, which deserves a different message from a misspelt dtype.
-constexpr std::array<std::string_view, 17> kUnsupportedDTypes = {
+constexpr std::array<std::string_view, 16> kUnsupportedDTypes = {
     "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
-    "I16", "U16", "F16", "BF16", "I32", "U32", "U64", "C64"};
+    "I16", "U16", "F16", "I32", "U32", "U64", "C64"};
 
 std::string_view format_dtype_name(DType dtype) {
   switch (dtype) {
     case DType::Float32: return "F32";
     case DType::Float64: return "F64";
     case DType::Int64: return "I64";
+    case DType::BFloat16: return "BF16";
   }
   fail("save_safetensors: unknown dtype {}", static_cast<int>(dtype));
 }
 
 std::optional<DType> dtype_from_format_name(std::string_view name) {
-  for (DType dtype : {kFloat32, kFloat64, kInt64})
+  for (DType dtype : {kFloat32, kFloat64, kInt64, kBFloat16})
     if (format_dtype_name(dtype) == name) return dtype;
   return std::nullopt;
 }
@@ -182,7 +183,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   if (auto known = dtype_from_format_name(dtype_name)) {
     entry.dtype = *known;
   } else if (std::ranges::find(kUnsupportedDTypes, dtype_name) != kUnsupportedDTypes.end()) {
-    bad_file(path, "tensor {}: unsupported dtype {} (Ember reads F32, F64 and I64)", shown(name), dtype_name);
+    bad_file(path, "tensor {}: unsupported dtype {} (Ember reads F32, F64, I64 and BF16)", shown(name), dtype_name);
   } else {
     bad_file(path, "tensor {}: unknown dtype {}", shown(name), shown(dtype_name));
   }

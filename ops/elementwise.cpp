@@ -25,12 +25,16 @@ void check_pair(const char* op, const Tensor& a, const Tensor& b) {
               a.shape(), a.device(), b.shape(), b.device());
   EMBER_CHECK(a.dtype() == b.dtype(), "{}: dtype mismatch: {} {} and {} {}", op, a.shape(),
               a.dtype(), b.shape(), b.dtype());
+  EMBER_CHECK(!is_reduced_float(a.dtype()), "{}: no {} kernel (shapes {} and {}): convert with .to(float32) or "
+              "compute under autocast", op, a.dtype(), a.shape(), b.shape());
 }
 
 Tensor unary_op(UnaryOp op, const Tensor& x, double alpha, const char* name, bool floating_only) {
   EMBER_CHECK(x.defined(), "{}: undefined tensor argument", name);
+  EMBER_CHECK(!is_reduced_float(x.dtype()), "{}: no {} kernel (shape {}): convert with .to(float32) or compute "
+              "under autocast", name, x.dtype(), x.shape());
   EMBER_CHECK(!floating_only || is_floating(x.dtype()),
-              "{}: expected a floating tensor, got {} of shape {}", name, x.dtype(), x.shape());
+              "{}: expected a float32 or float64 tensor, got {} of shape {}", name, x.dtype(), x.shape());
   Tensor out = empty(x.shape(), TensorOptions(x.dtype(), x.device()));
   kernels::unary_stub(x.device())(op, x, out, alpha);
   return out;

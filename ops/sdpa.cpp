@@ -1,10 +1,12 @@
-// scaled_dot_product_attention entry point: checks, output layout, dropout counters, autograd.
+// scaled_dot_product_attention entry point: checks, output layout, dropout counters, autograd, and
+// the autocast rule (bfloat16 operands on CUDA, see ops/autocast.h).
 #include "ops/sdpa.h"
 
 #include <cmath>
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "ops/autocast.h"
 #include "ops/copy.h"
 #include "ops/view.h"
 
@@ -25,7 +27,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   EMBER_CHECK(k.size(0) == B && k.size(1) == H && k.size(3) == D && v.size(0) == B && v.size(1) == H && v.size(2) == Nk,
               "{}: q {}, k {} and v {} do not fit (B, H, Nq, D), (B, H, Nk, D), (B, H, Nk, M)", op, q.shape(),
               k.shape(), v.shape());
-  EMBER_CHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype() && is_floating(q.dtype()),
+  EMBER_CHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype() && (is_floating(q.dtype()) || is_reduced_float(q.dtype())),
               "{}: q, k, v must share a floating dtype, got {}, {}, {}", op, q.dtype(), k.dtype(), v.dtype());
   EMBER_CHECK(q.device() == k.device() && q.device() == v.device(), "{}: q, k, v on different devices: {}, {}, {}",
               op, q.device(), k.device(), v.device());
@@ -49,18 +51,31 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     params.seed = gen.seed();
     params.offset = gen.advance(static_cast<std::uint64_t>(B * H * Nq * Nk));
   }
-  TensorOptions opts(q.dtype(), q.device());
-  Tensor qd = with_gemm_rows(q), kd = with_gemm_rows(k), vd = with_gemm_rows(v);
+  // Under autocast, CUDA attention without dropout runs on bfloat16 copies (cuDNN's fused kernel)
+  // and hands back float32; saved tensors and backward stay in bfloat16.
+  const bool lowered = autocast_applies(q) && q.device().is_cuda() && options.dropout_p == 0;
+  const DType result_dtype = q.dtype();
+  Tensor qd = with_gemm_rows(lowered ? autocast_copy(q) : q), kd = with_gemm_rows(lowered ? autocast_copy(k) : k);
+  Tensor vd = with_gemm_rows(lowered ? autocast_copy(v) : v);
+  TensorOptions opts(qd.dtype(), q.device());
   Tensor out = empty_heads_last(B, H, Nq, M, opts);
-  Tensor lse = empty({B, H, Nq}, opts);
+  // Log-sum-exp in float32 for bfloat16 operands (cuDNN's softmax statistics).
+  Tensor lse = empty({B, H, Nq}, TensorOptions(is_reduced_float(qd.dtype()) ? kFloat32 : qd.dtype(), q.device()));
   kernels::sdpa_forward_stub(q.device())(qd, kd, vd, lengths, out, lse, params);
-  if (!autograd::any_requires_grad({q, k, v})) return out;
   Tensor saved_out = out.detach();
-  return autograd::record(op, out, {q, k, v}, [qd, kd, vd, lengths, saved_out, lse, params, opts, B, H, Nq, Nk, D, M](const Tensor& g, const std::vector<bool>& needs) {
+  if (lowered) {
+    out = empty_heads_last(B, H, Nq, M, TensorOptions(result_dtype, q.device()));
+    kernels::copy_stub(q.device())(saved_out, out);
+  }
+  if (!autograd::any_requires_grad({q, k, v})) return out;
+  return autograd::record(op, out, {q, k, v}, [qd, kd, vd, lengths, saved_out, lse, params, opts, result_dtype, B, H, Nq, Nk, D, M](const Tensor& g, const std::vector<bool>& needs) {
     Tensor dq = empty_heads_last(B, H, Nq, D, opts), dk = empty_heads_last(B, H, Nk, D, opts);
     Tensor dv = empty_heads_last(B, H, Nk, M, opts);
-    kernels::sdpa_backward_stub(g.device())(qd, kd, vd, lengths, saved_out, lse, with_gemm_rows(g), dq, dk, dv, params);
-    return std::vector<Tensor>{needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
+    Tensor g_in = with_gemm_rows(g.dtype() == opts.dtype ? g : g.to(opts.dtype));
+    kernels::sdpa_backward_stub(g.device())(qd, kd, vd, lengths, saved_out, lse, g_in, dq, dk, dv, params);
+    auto result = [&](const Tensor& grad) { return grad.dtype() == result_dtype ? grad : grad.to(result_dtype); };
+    return std::vector<Tensor>{needs[0] ? result(dq) : Tensor(), needs[1] ? result(dk) : Tensor(),
+                               needs[2] ? result(dv) : Tensor()};
   });
 }
 

@@ -12,6 +12,10 @@
 // w = philox(seed, offset + ((b*H + h)*Nq + i)*Nk + j) and u = philox_uniform(w[0], w[1]) in (0, 1]
 // (core/random.h), weight (b, h, i, j) is kept iff 1 - u >= p, and kept weights are scaled by
 // 1/(1-p). A call reserves B*H*Nq*Nk counters of the generator.
+//
+// bfloat16 q, k, v (on CUDA; under autocast float32 ones are converted there when no dropout is
+// asked for) run cuDNN's fused attention (cuda/cudnn_sdpa.cpp), falling back to this kernel in
+// float32 for what cuDNN does not take.
 #pragma once
 
 #include "core/random.h"
@@ -44,7 +48,8 @@ struct SdpaParams {
 };
 
 // key_lengths: undefined or contiguous int64 (B). out like the returned tensor, lse: contiguous
-// (B, H, Nq) of q's dtype (log-sum-exp of the scaled, masked scores; -inf for fully masked rows).
+// (B, H, Nq) of q's dtype, float32 for bfloat16 q (log-sum-exp of the scaled, masked scores; -inf
+// for fully masked rows). bfloat16 operands are CUDA only (cuDNN's fused attention).
 using sdpa_forward_fn = void (*)(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
                                  const Tensor& out, const Tensor& lse, const SdpaParams& params);
 // g like out (unit last-dim stride); dq, dk, dv like q, k, v; all written, not accumulated.

@@ -50,10 +50,10 @@ std::string Config::describe() const {
   return fmt::format(
       "| protocol | {} |\n| scale | {} |\n| layers | {} |\n| heads | {} |\n| d_model | {} |\n| d_ff | {} |\n"
       "| dropout | {} |\n| batch | {} |\n| steps | {} |\n| optimizer | {} |\n| lr | {} |\n| lr drop | x{} at step {} |\n"
-      "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| threads | {} |\n| seed | {} |\n",
+      "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| precision | {} |\n| threads | {} |\n| seed | {} |\n",
       protocol == Protocol::Paper ? "paper (decoder-only)" : "seed (encoder-decoder)", scale, layers, heads, d_model,
       d_ff, dropout, batch, steps, optimizer, lr, lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text,
-      device, threads > 0 ? threads : ember::get_num_threads(), seed);
+      device, precision, threads > 0 ? threads : ember::get_num_threads(), seed);
 }
 
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {
@@ -85,6 +85,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(CLI::PositiveNumber);
   app.add_option("--attention", attention, "softmax, linear or both")->check(CLI::IsMember({"softmax", "linear", "both"}));
   app.add_option("--device", c.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--precision", c.precision,
+                 "fp32, or bf16: matmuls and attention read bfloat16 under autocast, weights stay float32 "
+                 "(fast on CUDA; emulated, hence slower, on the CPU)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", c.seed, "random seed (model init, data, dropout)");
   app.add_option("--out", c.out, "output folder (default results/copy_task/<timestamp>)");

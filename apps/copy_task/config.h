@@ -31,6 +31,7 @@ struct Config {
   std::vector<std::int64_t> seq_lens;  // paper: one maximum length; seed: the N of each run
   std::vector<ember::nn::AttentionKind> kinds;
   std::string device = "cpu";
+  std::string precision = "fp32";  // "fp32" | "bf16" (autocast: GEMMs and attention in bfloat16)
   int threads = 0;
   std::uint64_t seed = 0;
   std::string out;

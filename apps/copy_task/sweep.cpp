@@ -107,7 +107,10 @@ std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_pa
           auto model = CopyModel::create(config, kind, n);
           optim::Adam adam(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
           row.seconds = median_step_seconds([&] {
-            Tensor loss = model->sweep_loss(n, B);
+            Tensor loss = [&] {
+              AutocastGuard autocast(kBFloat16, config.precision == "bf16");
+              return model->sweep_loss(n, B);
+            }();
             adam.zero_grad();
             loss.backward();
             adam.step();
@@ -120,7 +123,11 @@ std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_pa
           attention.to(config.device_value());
           Tensor x = randn({B, n, config.d_model}).to(config.device_value()).requires_grad_();
           row.seconds = median_step_seconds([&] {
-            sum(attention.forward(x, x, x)).backward();
+            Tensor y = [&] {
+              AutocastGuard autocast(kBFloat16, config.precision == "bf16");
+              return attention.forward(x, x, x);
+            }();
+            sum(y).backward();
             attention.zero_grad();
             x.set_grad(Tensor());
           });

@@ -142,7 +142,10 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   std::int64_t tokens_since_log = 0;
   auto last_log = started;
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
-    BatchResult batch = model->train_batch(config.seed, static_cast<std::uint64_t>(step));
+    BatchResult batch = [&] {
+      ember::AutocastGuard autocast(ember::kBFloat16, config.precision == "bf16");
+      return model->train_batch(config.seed, static_cast<std::uint64_t>(step));
+    }();
     optimizer->zero_grad();
     batch.loss.backward();
     optimizer->step();

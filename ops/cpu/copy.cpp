@@ -15,8 +15,8 @@ void copy_cpu(const Tensor& src, const Tensor& dst) {
     return;
   }
   std::array<Shape, 2> strides{dst.strides(), broadcast_strides(src.shape(), src.strides(), dst.shape())};
-  dispatch_all(dst.dtype(), [&]<typename To>() {
-    dispatch_all(src.dtype(), [&]<typename Ti>() {
+  dispatch_storage(dst.dtype(), [&]<typename To>() {
+    dispatch_storage(src.dtype(), [&]<typename Ti>() {
       To* pd = dst.data_ptr<To>();
       const Ti* ps = src.data_ptr<Ti>();
       for_each_row<2>(dst.shape(), strides, [&](const Offsets<2>& o, std::int64_t n, const Offsets<2>& s) {
@@ -27,7 +27,7 @@ void copy_cpu(const Tensor& src, const Tensor& dst) {
 }
 
 void fill_cpu(const Tensor& dst, double value) {
-  dispatch_all(dst.dtype(), [&]<typename T>() {
+  dispatch_storage(dst.dtype(), [&]<typename T>() {
     const T v = static_cast<T>(value);
     T* p = dst.data_ptr<T>();
     std::array<Shape, 1> strides{dst.strides()};

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/factory.h"
 #include "ops/blas_layout.h"
+#include "ops/copy.h"
 #include "ops/cpu/blas.h"
 #include "ops/matmul.h"
 
@@ -15,6 +17,14 @@ namespace {
 using kernels::BlasLayout;
 
 void matmul_cpu(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
+  if (a_in.dtype() == kBFloat16) {
+    // CBLAS has no bfloat16 GEMM: widen the operands (exactly) and multiply in float32, which is
+    // bf16 GEMM's arithmetic (float32 accumulation) without its speed.
+    Tensor product = out.dtype() == kFloat32 ? out : empty(out.shape(), kFloat32);
+    matmul_cpu(a_in.to(kFloat32), b_in.to(kFloat32), product);
+    if (product.raw_data() != out.raw_data()) kernels::copy_stub(kCPU)(product, out);
+    return;
+  }
   std::optional<BlasLayout> la, lb;
   Tensor a = kernels::blas_ready(a_in, la), b = kernels::blas_ready(b_in, lb);
   const int d = out.dim();

@@ -68,7 +68,7 @@ void safetensors_corpus(const fs::path& dir, const fs::path& fixtures) {
   // Header-level mistakes the byte corruptions above rarely reach.
   const std::vector<std::pair<std::string, std::string>> headers = {
       {"unknown_dtype", R"({"x":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}})"},
-      {"unsupported_dtype", R"({"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})"},
+      {"unsupported_dtype", R"({"x":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})"},
       {"size_mismatch", R"({"x":{"dtype":"F32","shape":[2,3],"data_offsets":[0,4]}})"},
       {"shape_overflow", R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})"},
       {"negative_dim", R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})"},
