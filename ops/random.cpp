@@ -8,6 +8,11 @@ namespace ember {
 
 namespace kernels {
 constinit DispatchStub<random_fn> random_stub("random");
+
+std::uint64_t random_counters(Distribution dist, std::int64_t n) {
+  const auto count = static_cast<std::uint64_t>(n);
+  return dist == Distribution::Bernoulli ? (count + 3) / 4 : count;
+}
 }
 
 namespace {
@@ -17,7 +22,7 @@ Tensor random_tensor(const Shape& shape, TensorOptions options, kernels::Distrib
   options.requires_grad = false;
   Tensor out = empty(shape, options);
   Generator& gen = generator ? *generator : default_generator();
-  std::uint64_t offset = gen.advance(static_cast<std::uint64_t>(out.numel()));
+  std::uint64_t offset = gen.advance(kernels::random_counters(dist, out.numel()));
   kernels::random_stub(out.device())(out, dist, a, b, gen.seed(), offset);
   if (wants_grad) out.requires_grad_();
   return out;

@@ -25,7 +25,11 @@ enum class Distribution {
   Integer,    // integers in [a, b)
   Bernoulli,  // b with probability a, else 0
 };
-// Fills contiguous out; element i comes from philox(seed, offset + i).
+// Counters a fill of n elements reserves: one per element, but one per four for Bernoulli masks.
+std::uint64_t random_counters(Distribution dist, std::int64_t n);
+// Fills contiguous out; element i comes from philox(seed, offset + i). Bernoulli masks (dropout)
+// use all four 32-bit words of a counter: element i is b iff word i % 4 of
+// philox(seed, offset + i / 4) is below a * 2^32, else 0.
 using random_fn = void (*)(const Tensor& out, Distribution dist, double a, double b,
                            std::uint64_t seed, std::uint64_t offset);
 extern DispatchStub<random_fn> random_stub;

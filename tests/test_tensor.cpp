@@ -128,6 +128,19 @@ TEST_CASE("dropout: zeroes about p of the elements and rescales the rest") {
   CHECK(dropout(x, 0.25, false).storage() == x.storage());  // identity in eval
 }
 
+TEST_CASE("dropout: element i is kept iff word i % 4 of philox(seed, offset + i / 4) is below (1 - p) 2^32") {
+  Generator gen(78);
+  gen.advance(3);
+  const std::int64_t n = 75;  // not a multiple of the kernel's 32-element blocks
+  std::vector<double> kept = dropout(ones({n}, kFloat64), 0.3, true, &gen).to_vector<double>();
+  CHECK(gen.offset() == 3 + (n + 3) / 4);  // four elements per counter
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto w = philox(78, 3 + static_cast<std::uint64_t>(i / 4));
+    INFO("element " << i);
+    CHECK(kept[i] == (static_cast<double>(w[i % 4]) < 0.7 * 4294967296.0 ? 1.0 / 0.7 : 0.0));
+  }
+}
+
 TEST_CASE("random: element i is a function of philox(seed, offset + i) alone") {
   Generator gen(77);
   gen.advance(5);

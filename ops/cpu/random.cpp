@@ -1,5 +1,5 @@
-// CPU random fill: one Philox counter per element, so any split across threads gives the same
-// values.
+// CPU random fill: one Philox counter per element (per four for Bernoulli masks), so any split
+// across threads gives the same values.
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -54,8 +54,6 @@ double sample(double a, double b, std::uint32_t w0, std::uint32_t w1, std::uint3
     return a + (b - a) * (1.0 - u);
   } else if constexpr (dist == Distribution::Integer) {
     return std::floor(a + (b - a) * (1.0 - u));
-  } else {
-    return (1.0 - u) < a ? b : 0.0;
   }
 }
 
@@ -73,6 +71,29 @@ void fill_random(T* out, std::int64_t n, double a, double b, std::uint64_t seed,
   }
 }
 
+// Bernoulli masks take all four words of each counter (ops/random.h): blocks of 32 elements per
+// vector Philox call, and an integer-valued compare instead of a double uniform.
+template <typename T>
+void fill_bernoulli(T* out, std::int64_t n, double keep, double value, std::uint64_t seed, std::uint64_t offset) {
+  constexpr std::int64_t kPerBlock = 4 * kLanes;
+  // A 32-bit word w is below keep * 2^32 (exact: a power-of-two scaling) iff w < ceil(keep * 2^32).
+  const auto limit = static_cast<std::uint64_t>(std::ceil(keep * 4294967296.0));
+  const T kept = static_cast<T>(value);
+  const std::int64_t blocks = (n + kPerBlock - 1) / kPerBlock;
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain / 4)
+  for (std::int64_t block = 0; block < blocks; ++block) {
+    std::uint32_t w[4][kLanes];
+    const std::int64_t first = block * kPerBlock;
+    philox8(seed, offset + static_cast<std::uint64_t>(first / 4), w);
+    // Element first + e uses counter first/4 + e/4 (lane e/4), word e % 4.
+    T mask[kPerBlock];
+    for (int lane = 0; lane < kLanes; ++lane)
+      for (int word = 0; word < 4; ++word) mask[4 * lane + word] = std::uint64_t{w[word][lane]} < limit ? kept : T(0);
+    const auto count = static_cast<std::size_t>(std::min<std::int64_t>(kPerBlock, n - first));
+    std::copy(mask, mask + count, out + first);
+  }
+}
+
 void random_cpu(const Tensor& out, Distribution dist, double a, double b, std::uint64_t seed,
                 std::uint64_t offset) {
   dispatch_all(out.dtype(), [&]<typename T>() {
@@ -82,7 +103,7 @@ void random_cpu(const Tensor& out, Distribution dist, double a, double b, std::u
       case Distribution::Normal: return fill_random<T, Distribution::Normal>(p, n, a, b, seed, offset);
       case Distribution::Uniform: return fill_random<T, Distribution::Uniform>(p, n, a, b, seed, offset);
       case Distribution::Integer: return fill_random<T, Distribution::Integer>(p, n, a, b, seed, offset);
-      case Distribution::Bernoulli: return fill_random<T, Distribution::Bernoulli>(p, n, a, b, seed, offset);
+      case Distribution::Bernoulli: return fill_bernoulli<T>(p, n, a, b, seed, offset);
     }
   });
 }
