@@ -13,9 +13,10 @@ namespace ember::bench {
 
 namespace {
 
-Tensor attention(const std::string& kind, bool causal, const Tensor& q, const Tensor& k, const Tensor& v) {
+Tensor attention(const std::string& kind, bool causal, std::int64_t chunk, const Tensor& q, const Tensor& k,
+                 const Tensor& v) {
   if (kind == "linear") {
-    if (causal) return causal_linear_attention(q, k, v);
+    if (causal) return causal_linear_attention(q, k, v, 1e-6, chunk);
     Tensor state = matmul(k.transpose(-1, -2), v);
     Tensor z = sum(k, {2}).unsqueeze(-1);
     return matmul(q, state) / (matmul(q, z) + 1e-6);
@@ -36,6 +37,7 @@ struct AttentionOptions {
   bool causal = false;
   std::vector<std::int64_t> lengths{1024, 4096};
   std::int64_t B = 1, H = 8, D = 64;
+  std::int64_t chunk = 64;  // causal linear attention's chunk size
 };
 
 void run(const AttentionOptions& o) {
@@ -48,7 +50,7 @@ void run(const AttentionOptions& o) {
     Tensor v = randn({o.B, o.H, N, o.D}).requires_grad_();
     Tensor g = randn({o.B, o.H, N, o.D});
     auto step = [&] {
-      attention(o.kind, o.causal, q, k, v).backward(g);
+      attention(o.kind, o.causal, o.chunk, q, k, v).backward(g);
       for (Tensor* t : {&q, &k, &v}) t->set_grad(Tensor());
     };
     Row row;
@@ -75,6 +77,7 @@ void add_attention_command(CLI::App& app) {
   cmd->add_option("--batch", o->B, "batch size")->check(CLI::PositiveNumber);
   cmd->add_option("--heads", o->H, "heads")->check(CLI::PositiveNumber);
   cmd->add_option("--dim", o->D, "head dim (D = M)")->check(CLI::PositiveNumber);
+  cmd->add_option("--chunk", o->chunk, "chunk size of causal linear attention")->check(CLI::PositiveNumber);
   add_common_options(cmd, o->common);
   cmd->callback([o] { run(*o); });
 }

@@ -102,8 +102,8 @@ __device__ void zero(T* p, int n) {
 }
 
 template <typename T>
-__global__ void forward_kernel(Heads<const T> q, Heads<const T> k, Heads<const T> v, Heads<T> out, T* states, int H,
-                               std::int64_t N, int D, int M, Tiles t, T eps) {
+__global__ void forward_kernel(Heads<const T> q, Heads<const T> k, Heads<const T> v, Heads<T> out, T* inv_denom,
+                               T* states, int H, std::int64_t N, int D, int M, Tiles t, T eps) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   T* sm = reinterpret_cast<T*>(shared_bytes);
   const int Ma = M + 1, b = blockIdx.x / H, h = blockIdx.x % H;
@@ -126,6 +126,7 @@ __global__ void forward_kernel(Heads<const T> q, Heads<const T> k, Heads<const T
       const int i = e / M, m = e % M;
       const T inv = T(1) / (sm[t.num + i * t.ld_a + M] + eps);
       oh[(s + i) * out.stride_n + m] = sm[t.num + i * t.ld_a + m] * inv;
+      if (m == 0) inv_denom[static_cast<std::int64_t>(blockIdx.x) * N + s + i] = inv;
     }
     add_outer_products(S, sm + t.k, t.ld_d, sm + t.v, t.ld_a, cc, D, Ma);
   }
@@ -253,8 +254,8 @@ Tiles fit_tiles(Kernel kernel, int device, std::int64_t requested, std::int64_t 
        Ma - 1, limit);
 }
 
-void forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, double eps,
-                  std::int64_t chunk) {
+void forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& inv_denom,
+                  double eps, std::int64_t chunk) {
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2);
   const int D = static_cast<int>(q.size(3)), M = static_cast<int>(v.size(3));
   if (N == 0 || B * H == 0) return;
@@ -263,14 +264,17 @@ void forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
     const Tiles t = fit_tiles<T>(forward_kernel<T>, q.device().index, chunk, N, D, M + 1, 0);
     Tensor states = empty({B * H, D, M + 1}, TensorOptions(q.dtype(), q.device()));
     forward_kernel<T><<<static_cast<unsigned>(B * H), kThreads, t.total * sizeof(T), stream>>>(
-        heads<const T>(q), heads<const T>(k), heads<const T>(v), heads<T>(out), static_cast<T*>(states.raw_data()),
-        static_cast<int>(H), N, D, M, t, static_cast<T>(eps));
+        heads<const T>(q), heads<const T>(k), heads<const T>(v), heads<T>(out), static_cast<T*>(inv_denom.raw_data()),
+        static_cast<T*>(states.raw_data()), static_cast<int>(H), N, D, M, t, static_cast<T>(eps));
     EMBER_CUDA_CHECK_LAUNCH();
   });
 }
 
-void backward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& dq,
-                   const Tensor& dk, const Tensor& dv, double eps, std::int64_t chunk) {
+// The dQ pass recomputes the numerators in shared memory (cheaper there than reading the saved
+// output and denominators back), so out and inv_denom are not read.
+void backward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& /*out*/,
+                   const Tensor& /*inv_denom*/, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
+                   double eps, std::int64_t chunk) {
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2);
   const int D = static_cast<int>(q.size(3)), M = static_cast<int>(v.size(3));
   if (N == 0 || B * H == 0) return;

@@ -35,11 +35,15 @@ Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v
   TensorOptions opts(q.dtype(), q.device());
   Tensor qd = with_gemm_rows(q), kd = with_gemm_rows(k), vd = with_gemm_rows(v);
   Tensor out = empty_heads_last(B, H, N, M, opts);
-  kernels::causal_linear_attention_stub(q.device())(qd, kd, vd, out, eps, chunk_size);
-  return autograd::record(op, out, {q, k, v}, [qd, kd, vd, eps, chunk_size, B, H, N, D, M, opts](const Tensor& g, const std::vector<bool>& needs) {
+  Tensor inv_denom = empty({B, H, N}, opts);
+  kernels::causal_linear_attention_stub(q.device())(qd, kd, vd, out, inv_denom, eps, chunk_size);
+  if (!autograd::any_requires_grad({q, k, v})) return out;
+  Tensor saved_out = out.detach();
+  return autograd::record(op, out, {q, k, v}, [qd, kd, vd, saved_out, inv_denom, eps, chunk_size, B, H, N, D, M, opts](const Tensor& g, const std::vector<bool>& needs) {
     Tensor dq = empty_heads_last(B, H, N, D, opts), dk = empty_heads_last(B, H, N, D, opts);
     Tensor dv = empty_heads_last(B, H, N, M, opts);
-    kernels::causal_linear_attention_backward_stub(g.device())(qd, kd, vd, with_gemm_rows(g), dq, dk, dv, eps, chunk_size);
+    kernels::causal_linear_attention_backward_stub(g.device())(qd, kd, vd, saved_out, inv_denom, with_gemm_rows(g), dq,
+                                                               dk, dv, eps, chunk_size);
     return std::vector<Tensor>{needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
   });
 }

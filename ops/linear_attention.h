@@ -10,8 +10,9 @@
 //   out_chunk = Q_c S + tril(Q_c K_c^T) V_c,    S += K_c^T V_c.
 // The denominator rides along as an extra value column of ones (S is D x (M+1)). Time is
 // O(N (D M + C (D + M))) and extra memory O(C^2 + D M) per head, plus one N x (M+1) buffer
-// per thread in backward. Backward recomputes the forward chunk by chunk (nothing but q, k, v
-// is saved), then walks the chunks in reverse with R = sum_{later i} q_i g_i^T.
+// per thread in backward. Forward saves, besides q, k, v and the output, one number per row: the
+// inverse denominator 1 / (q_i . z_i + eps). Backward rebuilds the state chunk by chunk for dQ,
+// then walks the chunks in reverse with R = sum_{later i} q_i g_i^T.
 #pragma once
 
 #include "core/tensor.h"
@@ -26,10 +27,14 @@ Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v
                                std::int64_t chunk_size = 64);
 
 namespace kernels {
+// inv_denom: contiguous (B, H, N) of q's dtype, written with 1 / (q_i . z_i + eps).
 using causal_linear_attention_fn = void (*)(const Tensor& q, const Tensor& k, const Tensor& v,
-                                            const Tensor& out, double eps, std::int64_t chunk);
-// g like out; dq, dk, dv like q, k, v (unit last-dim stride); all written, not accumulated.
+                                            const Tensor& out, const Tensor& inv_denom, double eps,
+                                            std::int64_t chunk);
+// out and inv_denom as forward wrote them; g like out; dq, dk, dv like q, k, v (unit last-dim
+// stride); all written, not accumulated.
 using causal_linear_attention_backward_fn = void (*)(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                     const Tensor& out, const Tensor& inv_denom,
                                                      const Tensor& g, const Tensor& dq, const Tensor& dk,
                                                      const Tensor& dv, double eps, std::int64_t chunk);
 extern DispatchStub<causal_linear_attention_fn> causal_linear_attention_stub;

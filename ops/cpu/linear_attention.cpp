@@ -4,7 +4,7 @@
 // Per chunk of c rows, with Va = [V_c, 1] (c x (M+1)):
 //   forward   A = tril(Q_c K_c^T);  num = Q_c S + A Va;  out = num[:, :M] / (num[:, M] + eps);
 //             S += K_c^T Va
-//   backward  G = [g / d, -(g . y) / d] (c x (M+1)), d = num[:, M] + eps;
+//   backward  G = [g / d, -(g . y) / d] (c x (M+1)), d = num[:, M] + eps saved by forward as 1/d;
 //             pass 1 (forward order):  dQ_c = G S^T + tril(G Va^T) K_c;      S += K_c^T Va
 //             pass 2 (reverse order):  dK_c = tril(G Va^T)^T Q_c + Va R^T;
 //                                      dV_c = (A^T G + K_c R)[:, :M];          R += Q_c^T G
@@ -57,7 +57,7 @@ void chunk_numerator(const HeadMatrix<T>& q, const HeadMatrix<T>& k, std::int64_
 
 template <typename T>
 void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
-                  const HeadMatrix<T>& out, std::int64_t N, T eps, Workspace<T>& ws) {
+                  const HeadMatrix<T>& out, T* inv_denom, std::int64_t N, T eps, Workspace<T>& ws) {
   const std::int64_t C = ws.C, D = ws.D, M = ws.M, Ma = M + 1;
   std::fill(ws.state.begin(), ws.state.end(), T(0));
   for (std::int64_t s = 0; s < N; s += C) {
@@ -67,6 +67,7 @@ void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatr
     for (std::int64_t i = 0; i < c; ++i) {
       const T* num = ws.num.data() + i * Ma;
       const T inv = T(1) / (num[M] + eps);
+      inv_denom[s + i] = inv;
       T* y = out.row(s + i);
       for (std::int64_t m = 0; m < M; ++m) y[m] = num[m] * inv;
     }
@@ -76,25 +77,25 @@ void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatr
 
 template <typename T>
 void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
-                   const HeadMatrix<T>& g, const HeadMatrix<T>& dq, const HeadMatrix<T>& dk,
-                   const HeadMatrix<T>& dv, std::int64_t N, T eps, Workspace<T>& ws,
-                   std::vector<T>& grad_aug) {
+                   const HeadMatrix<T>& out, const T* inv_denom, const HeadMatrix<T>& g,
+                   const HeadMatrix<T>& dq, const HeadMatrix<T>& dk, const HeadMatrix<T>& dv, std::int64_t N,
+                   Workspace<T>& ws, std::vector<T>& grad_aug) {
   const std::int64_t C = ws.C, D = ws.D, M = ws.M, Ma = M + 1;
-  // Pass 1: recompute the forward, form the augmented output gradient G, and dQ.
+  // Pass 1: the augmented output gradient G from the saved output and denominators, the state S
+  // rebuilt chunk by chunk, and dQ.
   std::fill(ws.state.begin(), ws.state.end(), T(0));
   for (std::int64_t s = 0; s < N; s += C) {
     const std::int64_t c = std::min(C, N - s);
     augment_values(v, s, c, M, ws.va.data());
-    chunk_numerator(q, k, s, c, ws);
     T* G = grad_aug.data() + s * Ma;
     for (std::int64_t i = 0; i < c; ++i) {
-      const T* num = ws.num.data() + i * Ma;
       const T* gi = g.row(s + i);
-      const T inv = T(1) / (num[M] + eps);
+      const T* yi = out.row(s + i);
+      const T inv = inv_denom[s + i];
       T g_dot_y = 0;
       for (std::int64_t m = 0; m < M; ++m) {
         G[i * Ma + m] = gi[m] * inv;
-        g_dot_y += gi[m] * num[m] * inv;
+        g_dot_y += gi[m] * yi[m];
       }
       G[i * Ma + M] = -g_dot_y * inv;
     }
@@ -124,8 +125,8 @@ void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMat
   }
 }
 
-void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, double eps,
-                 std::int64_t chunk) {
+void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& inv_denom,
+                 double eps, std::int64_t chunk) {
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
   if (N == 0) return;
   const std::int64_t C = std::min(chunk, N);
@@ -136,15 +137,16 @@ void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
 #pragma omp for schedule(dynamic)
       for (std::int64_t bh = 0; bh < B * H; ++bh) {
         const std::int64_t b = bh / H, h = bh % H;
-        forward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h), N,
-                        static_cast<T>(eps), ws);
+        forward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
+                        inv_denom.data_ptr<T>() + bh * N, N, static_cast<T>(eps), ws);
       }
     }
   });
 }
 
-void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& dq,
-                  const Tensor& dk, const Tensor& dv, double eps, std::int64_t chunk) {
+void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& inv_denom,
+                  const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv, double /*eps: in inv_denom*/,
+                  std::int64_t chunk) {
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
   if (N == 0) return;
   const std::int64_t C = std::min(chunk, N);
@@ -156,9 +158,9 @@ void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
 #pragma omp for schedule(dynamic)
       for (std::int64_t bh = 0; bh < B * H; ++bh) {
         const std::int64_t b = bh / H, h = bh % H;
-        backward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(g, b, h),
-                         head<T>(dq, b, h), head<T>(dk, b, h), head<T>(dv, b, h), N,
-                         static_cast<T>(eps), ws, grad_aug);
+        backward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
+                         inv_denom.data_ptr<T>() + bh * N, head<T>(g, b, h), head<T>(dq, b, h),
+                         head<T>(dk, b, h), head<T>(dv, b, h), N, ws, grad_aug);
       }
     }
   });
