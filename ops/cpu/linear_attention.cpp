@@ -44,15 +44,16 @@ struct Workspace {
         reverse_state(D * (M + 1)), masked(C * C) {}
 };
 
-// num = Q_c S + tril(Q_c K_c^T) Va for one chunk; leaves A = tril(Q_c K_c^T) in ws.a.
+// num = Q_c S + tril(Q_c K_c^T) Va for one chunk; leaves A = tril(Q_c K_c^T) in ws.a. The first
+// chunk (s = 0) skips Q_c S: the state is still zero.
 template <typename T>
 void chunk_numerator(const HeadMatrix<T>& q, const HeadMatrix<T>& k, std::int64_t s, std::int64_t c,
                      Workspace<T>& ws) {
   const std::int64_t C = ws.C, D = ws.D, Ma = ws.M + 1;
   gemm<T>(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, T(0), ws.a.data(), C);
   keep_lower(ws.a.data(), c, C);
-  gemm<T>(false, false, c, Ma, D, T(1), q.row(s), q.ld, ws.state.data(), Ma, T(0), ws.num.data(), Ma);
-  gemm<T>(false, false, c, Ma, c, T(1), ws.a.data(), C, ws.va.data(), Ma, T(1), ws.num.data(), Ma);
+  if (s > 0) gemm<T>(false, false, c, Ma, D, T(1), q.row(s), q.ld, ws.state.data(), Ma, T(0), ws.num.data(), Ma);
+  gemm<T>(false, false, c, Ma, c, T(1), ws.a.data(), C, ws.va.data(), Ma, s > 0 ? T(1) : T(0), ws.num.data(), Ma);
 }
 
 template <typename T>
@@ -71,7 +72,7 @@ void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatr
       T* y = out.row(s + i);
       for (std::int64_t m = 0; m < M; ++m) y[m] = num[m] * inv;
     }
-    gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
+    if (s + c < N) gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
   }
 }
 
@@ -99,11 +100,12 @@ void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMat
       }
       G[i * Ma + M] = -g_dot_y * inv;
     }
-    gemm<T>(false, true, c, D, Ma, T(1), G, Ma, ws.state.data(), Ma, T(0), dq.row(s), dq.ld);
+    // The state is zero in the first chunk and not needed after the last.
+    if (s > 0) gemm<T>(false, true, c, D, Ma, T(1), G, Ma, ws.state.data(), Ma, T(0), dq.row(s), dq.ld);
     gemm<T>(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, T(0), ws.masked.data(), C);
     keep_lower(ws.masked.data(), c, C);
-    gemm<T>(false, false, c, D, c, T(1), ws.masked.data(), C, k.row(s), k.ld, T(1), dq.row(s), dq.ld);
-    gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
+    gemm<T>(false, false, c, D, c, T(1), ws.masked.data(), C, k.row(s), k.ld, s > 0 ? T(1) : T(0), dq.row(s), dq.ld);
+    if (s + c < N) gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
   }
   // Pass 2: chunks in reverse, carrying R = sum over later rows of q_i G_i^T.
   std::fill(ws.reverse_state.begin(), ws.reverse_state.end(), T(0));
@@ -115,13 +117,15 @@ void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMat
     T* R = ws.reverse_state.data();
     gemm<T>(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, T(0), ws.masked.data(), C);
     keep_lower(ws.masked.data(), c, C);
+    // R is zero in the last chunk (visited first) and not needed after the first.
+    const bool has_later = s + c < N;
     gemm<T>(true, false, c, D, c, T(1), ws.masked.data(), C, q.row(s), q.ld, T(0), dk.row(s), dk.ld);
-    gemm<T>(false, true, c, D, Ma, T(1), ws.va.data(), Ma, R, Ma, T(1), dk.row(s), dk.ld);
+    if (has_later) gemm<T>(false, true, c, D, Ma, T(1), ws.va.data(), Ma, R, Ma, T(1), dk.row(s), dk.ld);
     gemm<T>(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, T(0), ws.a.data(), C);
     keep_lower(ws.a.data(), c, C);
     gemm<T>(true, false, c, M, c, T(1), ws.a.data(), C, G, Ma, T(0), dv.row(s), dv.ld);
-    gemm<T>(false, false, c, M, D, T(1), k.row(s), k.ld, R, Ma, T(1), dv.row(s), dv.ld);
-    gemm<T>(true, false, D, Ma, c, T(1), q.row(s), q.ld, G, Ma, T(1), R, Ma);
+    if (has_later) gemm<T>(false, false, c, M, D, T(1), k.row(s), k.ld, R, Ma, T(1), dv.row(s), dv.ld);
+    if (s > 0) gemm<T>(true, false, D, Ma, c, T(1), q.row(s), q.ld, G, Ma, T(1), R, Ma);
   }
 }
 
