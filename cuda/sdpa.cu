@@ -1,6 +1,7 @@
 // CUDA fused scaled dot-product attention, flash-attention style (the contract, masking and
 // dropout counter scheme are in ops/sdpa.h). Float32 and float64; the N x N matrix is never
-// written to memory.
+// written to memory. bfloat16 goes to cuDNN (cuda/cudnn_sdpa.cpp) or, where cuDNN does not take
+// the case, through these kernels on float32 copies.
 //
 // Forward: one block per (b, h, block of queries). For each block of keys it computes the score
 // tile in shared memory, updates each query row's running max m and sum l (online softmax), and
@@ -21,7 +22,11 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "cuda/common.cuh"
+#include "ops/copy.h"
 #include "ops/sdpa.h"
+#ifdef EMBER_WITH_CUDNN
+#include "cuda/cudnn_sdpa.h"
+#endif
 
 namespace ember::cuda {
 namespace {
@@ -369,8 +374,8 @@ unsigned blocks_for(std::int64_t heads, std::int64_t rows, int block, std::int64
   return static_cast<unsigned>(total);
 }
 
-void sdpa_forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
-                       const Tensor& lse, const kernels::SdpaParams& params) {
+void run_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
+                 const Tensor& lse, const kernels::SdpaParams& params) {
   const std::int64_t BH = q.size(0) * q.size(1), Nq = q.size(2);
   if (BH * Nq == 0) return;
   const Problem pb = make_problem(q, k, v, key_lengths, params);
@@ -386,9 +391,9 @@ void sdpa_forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const 
   });
 }
 
-void sdpa_backward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
-                        const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
-                        const kernels::SdpaParams& params) {
+void run_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
+                  const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
+                  const kernels::SdpaParams& params) {
   const std::int64_t BH = q.size(0) * q.size(1), Nq = q.size(2), Nk = k.size(2);
   if (BH == 0) return;
   const Problem pb = make_problem(q, k, v, key_lengths, params);
@@ -421,6 +426,44 @@ void sdpa_backward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const
       EMBER_CUDA_CHECK_LAUNCH();
     }
   });
+}
+
+Tensor widened(const Tensor& t) { return t.detach().to(kFloat32); }
+
+// Float32 scratch with the layout of `like` (heads last), for results handed back in bfloat16.
+Tensor float_heads_last(const Tensor& like) {
+  return empty_heads_last(like.size(0), like.size(1), like.size(2), like.size(3),
+                          TensorOptions(kFloat32, like.device()));
+}
+
+// bfloat16 runs cuDNN's fused attention when it takes the case, else this file's kernel on
+// float32 copies (the log-sum-exp is float32 either way, so the two paths can be mixed between
+// forward and backward).
+void sdpa_forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
+                       const Tensor& lse, const kernels::SdpaParams& params) {
+  if (q.dtype() != kBFloat16) return run_forward(q, k, v, key_lengths, out, lse, params);
+#ifdef EMBER_WITH_CUDNN
+  if (cudnn_sdpa_forward(q, k, v, key_lengths, out, lse, params)) return;
+#endif
+  Tensor out32 = float_heads_last(out);
+  run_forward(widened(q), widened(k), widened(v), key_lengths, out32, lse, params);
+  kernels::copy_stub(q.device())(out32, out);
+}
+
+void sdpa_backward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
+                        const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
+                        const kernels::SdpaParams& params) {
+  if (q.dtype() != kBFloat16) return run_backward(q, k, v, key_lengths, out, lse, g, dq, dk, dv, params);
+#ifdef EMBER_WITH_CUDNN
+  if (cudnn_sdpa_backward(q, k, v, key_lengths, out, lse, g, dq, dk, dv, params)) return;
+#endif
+  Tensor dq32 = float_heads_last(dq), dk32 = float_heads_last(dk), dv32 = float_heads_last(dv);
+  run_backward(widened(q), widened(k), widened(v), key_lengths, widened(out), lse, widened(g), dq32, dk32, dv32,
+               params);
+  const Device device = q.device();
+  kernels::copy_stub(device)(dq32, dq);
+  kernels::copy_stub(device)(dk32, dk);
+  kernels::copy_stub(device)(dv32, dv);
 }
 
 }  // namespace

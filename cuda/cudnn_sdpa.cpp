@@ -1,0 +1,315 @@
+// cuDNN fused flash attention for bfloat16 (see cudnn_sdpa.h).
+//
+// The graphs are cuDNN's flash-attention pattern, which its runtime-fusion engines recognise and
+// compile into one kernel (sizes: B batch, H heads, Nq/Nk query/key rows, D head size):
+//
+// forward:  S = scale q k^T                       (B, H, Nq, Nk) float32, never in memory
+//           S = causal ? (row >= col ? S : -inf) : S
+//           m = rowmax S, E = exp(S - m), l = rowsum E
+//           lse = m + log l                        (B, H, Nq, 1) float32, written
+//           out = (E / l in bfloat16) v            (B, H, Nq, D) bfloat16
+// backward: delta = rowsum(dO * out)               float32, in the workspace
+//           P = exp(masked scale q k^T - lse)
+//           dV = P^T dO,  dP = dO v^T,  dS = scale P (dP - delta)
+//           dK = dS^T q,  dQ = dS k                (dQ accumulated in float32 in the workspace)
+//
+// Transposes (k^T, v^T, P^T, dS^T) are strides on the same memory or reshape nodes. Every tensor
+// is described with its real strides, so the heads-last outputs and strided inputs need no copies.
+// A plan is built once per shape, strides and masking, and cached (a shape no engine takes is
+// cached as such). EMBER_CUDNN_DEBUG=1 prints why a call falls back.
+#include "cuda/cudnn_sdpa.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/factory.h"
+#include "cuda/context.h"
+#include "cuda/cudnn_graph.h"
+
+namespace ember::cuda {
+namespace {
+
+using Spec = CudnnGraphBuilder::TensorSpec;
+
+// Ids of the tensors passed at execution time.
+enum : std::int64_t {
+  kQ = 1, kK, kV, kOut, kStats, kScale, kNegInf, kGradOut, kGradQ, kGradK, kGradV, kOne, kDelta, kGradQAccum
+};
+
+constexpr std::int64_t kMaxHeadSize = 128;  // cuDNN's flash backward limit outside Hopper
+
+bool debug_enabled() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("EMBER_CUDNN_DEBUG");
+    return value && std::string(value) == "1";
+  }();
+  return enabled;
+}
+
+bool decline(const char* direction, const std::string& why) {
+  if (debug_enabled()) std::fprintf(stderr, "ember: cuDNN attention %s not used: %s\n", direction, why.c_str());
+  return false;
+}
+
+Spec bf16(const Tensor& t) { return {t.shape(), t.strides(), CUDNN_DATA_BFLOAT16}; }
+
+// (B, H, X, Y) as (B, H, Y, X): the same memory read transposed.
+Spec transposed(Spec spec) {
+  std::swap(spec.dims[2], spec.dims[3]);
+  std::swap(spec.strides[2], spec.strides[3]);
+  return spec;
+}
+
+Spec packed(std::vector<std::int64_t> dims, cudnnDataType_t type = CUDNN_DATA_FLOAT) {
+  Spec spec{std::move(dims), {}, type};
+  spec.strides = CudnnGraphBuilder::packed(spec.dims);
+  return spec;
+}
+
+Spec scalar() { return packed({1, 1, 1, 1}); }
+
+// Why cuDNN cannot take these operands, or empty when it can.
+std::string unsupported(const std::vector<const Tensor*>& operands, const Tensor& key_lengths,
+                        const kernels::SdpaParams& params, std::int64_t D, std::int64_t M) {
+  if (params.dropout_p > 0) return "dropout";
+  if (key_lengths.defined()) return "key_lengths";
+  if (D != M || D % 8 != 0 || D > kMaxHeadSize)
+    return fmt::format("head sizes D = {}, M = {} (need equal multiples of 8 up to {})", D, M, kMaxHeadSize);
+  for (const Tensor* t : operands) {
+    if (t->numel() == 0) return "empty operand";
+    if (reinterpret_cast<std::uintptr_t>(t->raw_data()) % 16 != 0) return "operand not 16-byte aligned";
+    for (std::int64_t d = 0; d < 3; ++d)
+      if (t->stride(d) % 8 != 0) return fmt::format("stride {} of {} not a multiple of 8", d, t->strides());
+    if (t->stride(3) != 1) return "last dimension not contiguous";
+  }
+  const cudaDeviceProp& props = properties(operands.front()->device().index);
+  if (props.major < 8) return fmt::format("compute capability {}.{} (needs 8.0 or newer)", props.major, props.minor);
+  return {};
+}
+
+// x with the causal mask applied (entries above the diagonal set to -inf), or x itself.
+std::int64_t causal_masked(CudnnGraphBuilder& g, std::int64_t x, const std::vector<std::int64_t>& scores, bool causal) {
+  if (!causal) return x;
+  g.real(kNegInf, scalar(), /*by_value=*/true);
+  const std::int64_t row = g.virt(packed(scores, CUDNN_DATA_INT32));
+  const std::int64_t col = g.virt(packed(scores, CUDNN_DATA_INT32));
+  g.pointwise(CUDNN_POINTWISE_GEN_INDEX, x, row, -1, -1, /*axis=*/2);
+  g.pointwise(CUDNN_POINTWISE_GEN_INDEX, x, col, -1, -1, /*axis=*/3);
+  const std::int64_t keep = g.virt(packed(scores, CUDNN_DATA_BOOLEAN));
+  g.pointwise(CUDNN_POINTWISE_CMP_GE, row, keep, col, -1, -1, CUDNN_DATA_BOOLEAN);
+  const std::int64_t masked = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_BINARY_SELECT, x, masked, kNegInf, keep);
+  return masked;
+}
+
+void build_forward(CudnnGraphBuilder& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                   bool causal) {
+  const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), Nk = k.size(2);
+  const std::vector<std::int64_t> scores{B, H, Nq, Nk}, rows{B, H, Nq, 1};
+  g.real(kQ, bf16(q));
+  g.real(kK, transposed(bf16(k)));  // (B, H, D, Nk)
+  g.real(kV, bf16(v));
+  g.real(kOut, bf16(out));
+  g.real(kStats, packed(rows));
+  g.real(kScale, scalar(), /*by_value=*/true);
+  const std::int64_t raw = g.virt(packed(scores));
+  g.matmul(kQ, kK, raw);
+  const std::int64_t scaled = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_MUL, raw, scaled, kScale);
+  const std::int64_t s = causal_masked(g, scaled, scores, causal);
+  const std::int64_t row_max = g.virt(packed(rows));
+  g.reduction(CUDNN_REDUCE_TENSOR_MAX, s, row_max);
+  const std::int64_t shifted = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_SUB, s, shifted, row_max);
+  const std::int64_t e = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_EXP, shifted, e);
+  const std::int64_t row_sum = g.virt(packed(rows));
+  g.reduction(CUDNN_REDUCE_TENSOR_ADD, e, row_sum);
+  const std::int64_t log_sum = g.virt(packed(rows));
+  g.pointwise(CUDNN_POINTWISE_LOG, row_sum, log_sum);
+  g.pointwise(CUDNN_POINTWISE_ADD, row_max, kStats, log_sum);
+  const std::int64_t p = g.virt(packed(scores, CUDNN_DATA_BFLOAT16));  // the second matmul takes bfloat16
+  g.pointwise(CUDNN_POINTWISE_DIV, e, p, row_sum);
+  g.matmul(p, kV, kOut);
+}
+
+void build_backward(CudnnGraphBuilder& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                    const Tensor& grad_out, const Tensor& dq, const Tensor& dk, const Tensor& dv, bool causal) {
+  const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), Nk = k.size(2), D = q.size(3);
+  const std::vector<std::int64_t> scores{B, H, Nq, Nk}, rows{B, H, Nq, 1};
+  g.real(kQ, bf16(q));
+  g.real(kK, transposed(bf16(k)));  // (B, H, D, Nk)
+  g.real(kV, transposed(bf16(v)));  // (B, H, M, Nk)
+  g.real(kOut, bf16(out));
+  g.real(kGradOut, bf16(grad_out));
+  g.real(kStats, packed(rows));
+  g.real(kGradQ, bf16(dq));
+  g.real(kGradK, bf16(dk));
+  g.real(kGradV, bf16(dv));
+  g.real(kScale, scalar(), /*by_value=*/true);
+  g.real(kOne, scalar(), /*by_value=*/true);
+  g.real(kDelta, packed(rows));                 // workspace
+  g.real(kGradQAccum, packed({B, H, Nq, D}));  // workspace
+
+  // delta = rowsum(dO * out), written (times one, the pattern's dropout scale) for the kernel.
+  const std::int64_t products = g.virt(packed({B, H, Nq, D}));
+  g.pointwise(CUDNN_POINTWISE_MUL, kGradOut, products, kOut);
+  const std::int64_t delta = g.virt(packed(rows));
+  g.reduction(CUDNN_REDUCE_TENSOR_ADD, products, delta);
+  g.pointwise(CUDNN_POINTWISE_MUL, delta, kDelta, kOne);
+
+  // P = exp(masked scale q k^T - lse)
+  const std::int64_t raw = g.virt(packed(scores));
+  g.matmul(kQ, kK, raw);
+  const std::int64_t scaled = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_MUL, raw, scaled, kScale);
+  const std::int64_t shifted = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_SUB, scaled, shifted, kStats);
+  const std::int64_t masked = causal_masked(g, shifted, scores, causal);
+  const std::int64_t p = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_EXP, masked, p);
+
+  // dV = P^T dO
+  const std::int64_t p_t = g.virt(transposed(packed(scores, CUDNN_DATA_BFLOAT16)));  // (B, H, Nk, Nq)
+  g.reshape(p, p_t);
+  g.matmul(p_t, kGradOut, kGradV);
+
+  // dS = scale P (dO v^T - delta)
+  const std::int64_t dp = g.virt(packed(scores));
+  g.matmul(kGradOut, kV, dp);
+  const std::int64_t centred = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_SUB, dp, centred, kDelta);
+  const std::int64_t weighted = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_MUL, centred, weighted, p);
+  const std::int64_t ds = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_MUL, weighted, ds, kScale);
+
+  // dK = dS^T q
+  const std::int64_t ds_t = g.virt(transposed(packed(scores, CUDNN_DATA_BFLOAT16)));  // (B, H, Nk, Nq)
+  g.reshape(ds, ds_t);
+  g.matmul(ds_t, kQ, kGradK);
+
+  // dQ = dS k, accumulated in float32, then rounded into dq.
+  Spec k_rows = bf16(k);  // (B, H, Nk, D): k untransposed, as a node of its own (one id, one descriptor)
+  k_rows.type = CUDNN_DATA_FLOAT;
+  const std::int64_t k_view = g.virt(k_rows);
+  g.reshape(kK, k_view);
+  g.matmul(ds, k_view, kGradQAccum);
+  g.pointwise(CUDNN_POINTWISE_IDENTITY, kGradQAccum, kGradQ);
+}
+
+// Plans by (direction, device, masking, shapes, strides); a null entry: no engine takes it.
+class PlanCache {
+ public:
+  template <typename Build>
+  std::shared_ptr<const CudnnPlan> get(const std::vector<std::int64_t>& key, cudnnHandle_t handle, Build&& build) {
+    std::lock_guard lock(mutex_);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+    std::shared_ptr<const CudnnPlan> plan;
+    try {
+      CudnnGraphBuilder g;
+      build(g);
+      if (auto built = g.build(handle)) plan = std::make_shared<const CudnnPlan>(std::move(*built));
+    } catch (const Error& e) {
+      if (debug_enabled()) std::fprintf(stderr, "ember: cuDNN attention graph rejected: %s\n", e.what());
+    }
+    plans_.emplace(key, plan);
+    return plan;
+  }
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::vector<std::int64_t>, std::shared_ptr<const CudnnPlan>> plans_;
+};
+
+PlanCache& plan_cache() {
+  static PlanCache cache;
+  return cache;
+}
+
+std::vector<std::int64_t> cache_key(std::int64_t direction, const std::vector<const Tensor*>& operands, bool causal) {
+  std::vector<std::int64_t> key{direction, operands.front()->device().index, causal ? 1 : 0};
+  for (const Tensor* t : operands) {
+    key.insert(key.end(), t->shape().begin(), t->shape().end());
+    key.insert(key.end(), t->strides().begin(), t->strides().end());
+  }
+  return key;
+}
+
+std::int64_t round_up(std::int64_t bytes) { return (bytes + 255) / 256 * 256; }
+
+// Device scratch of at least `bytes` (256-byte aligned by the allocator).
+Tensor workspace(std::int64_t bytes, Device device) {
+  return empty({std::max<std::int64_t>(1, (bytes + 3) / 4)}, TensorOptions(kFloat32, device));
+}
+
+void* address(const Tensor& t) { return t.raw_data(); }
+
+}  // namespace
+
+bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+                        const Tensor& out, const Tensor& lse, const kernels::SdpaParams& params) {
+  const std::vector<const Tensor*> operands{&q, &k, &v, &out};
+  const std::string why = unsupported(operands, key_lengths, params, q.size(3), v.size(3));
+  if (!why.empty()) return decline("forward", why);
+  const int device = q.device().index;
+  launch_stream(q.device());  // makes the device current
+  cudnnHandle_t handle = cudnn_handle(device);  // queues on the device's Ember stream
+  auto plan = plan_cache().get(cache_key(0, operands, params.causal), handle,
+                               [&](CudnnGraphBuilder& g) { build_forward(g, q, k, v, out, params.causal); });
+  if (!plan) return decline("forward", "no cuDNN engine for this graph");
+  Tensor ws = workspace(plan->workspace_bytes(), q.device());
+  float scale = static_cast<float>(params.scale), neg_inf = -std::numeric_limits<float>::infinity();
+  std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kStats, kScale};
+  std::vector<void*> pointers{address(q), address(k), address(v), address(out), address(lse), &scale};
+  if (params.causal) {
+    ids.push_back(kNegInf);
+    pointers.push_back(&neg_inf);
+  }
+  std::lock_guard lock(plan_cache().mutex());
+  plan->execute(handle, ids, pointers, ws.raw_data());
+  return true;
+}
+
+bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+                         const Tensor& out, const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk,
+                         const Tensor& dv, const kernels::SdpaParams& params) {
+  const std::vector<const Tensor*> operands{&q, &k, &v, &out, &g, &dq, &dk, &dv};
+  const std::string why = unsupported(operands, key_lengths, params, q.size(3), v.size(3));
+  if (!why.empty()) return decline("backward", why);
+  const int device = q.device().index;
+  launch_stream(q.device());  // makes the device current
+  cudnnHandle_t handle = cudnn_handle(device);  // queues on the device's Ember stream
+  auto plan = plan_cache().get(cache_key(1, operands, params.causal), handle, [&](CudnnGraphBuilder& graph) {
+    build_backward(graph, q, k, v, out, g, dq, dk, dv, params.causal);
+  });
+  if (!plan) return decline("backward", "no cuDNN engine for this graph");
+  // Workspace: float32 dQ accumulator (B, H, Nq, D), then delta (B, H, Nq), then cuDNN's own.
+  const std::int64_t rows = q.size(0) * q.size(1) * q.size(2);
+  const std::int64_t accum_bytes = round_up(rows * q.size(3) * 4), delta_bytes = round_up(rows * 4);
+  Tensor ws = workspace(accum_bytes + delta_bytes + plan->workspace_bytes(), q.device());
+  char* base = static_cast<char*>(ws.raw_data());
+  float scale = static_cast<float>(params.scale), one = 1.0f, neg_inf = -std::numeric_limits<float>::infinity();
+  std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kGradOut, kStats, kGradQ, kGradK, kGradV,
+                                kScale, kOne, kDelta, kGradQAccum};
+  std::vector<void*> pointers{address(q),  address(k),  address(v), address(out), address(g),
+                              address(lse), address(dq), address(dk), address(dv), &scale,
+                              &one,         base + accum_bytes,       base};
+  if (params.causal) {
+    ids.push_back(kNegInf);
+    pointers.push_back(&neg_inf);
+  }
+  std::lock_guard lock(plan_cache().mutex());
+  plan->execute(handle, ids, pointers, base + accum_bytes + delta_bytes);
+  return true;
+}
+
+}  // namespace ember::cuda

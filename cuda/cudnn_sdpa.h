@@ -1,0 +1,22 @@
+// cuDNN's fused flash attention for bfloat16 q, k, v on CUDA: the kernel contract of ops/sdpa.h
+// (out heads-last, float32 log-sum-exp per query row), built as a cuDNN operation graph per
+// problem shape and cached. Each function returns false, having done nothing, for a case it does
+// not take (dropout, key_lengths, head sizes that are not equal multiples of 8 up to 128,
+// misaligned strides, or no cuDNN engine for the graph); the caller then runs its own kernel.
+//
+// Only compiled when CMake found cuDNN (EMBER_WITH_CUDNN).
+#pragma once
+
+#include "core/tensor.h"
+#include "ops/sdpa.h"
+
+namespace ember::cuda {
+
+bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+                        const Tensor& out, const Tensor& lse, const kernels::SdpaParams& params);
+
+bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+                         const Tensor& out, const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk,
+                         const Tensor& dv, const kernels::SdpaParams& params);
+
+}  // namespace ember::cuda
