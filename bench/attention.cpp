@@ -1,6 +1,8 @@
 // `ember_bench attention`: forward+backward of causal/non-causal linear attention and softmax
 // attention (fused, or the unfused textbook formula) over a list of sequence lengths.
 // Useful flops: softmax fwd+bwd ~ 12 B H N^2 D (half when causal), linear ~ 12 B H N D M.
+// --device cuda times on the GPU (synchronising after each step); --precision bf16 runs the
+// forward under bfloat16 autocast and reports the kind as "<kind>-bf16".
 #include <cmath>
 #include <limits>
 
@@ -26,7 +28,7 @@ Tensor attention(const std::string& kind, bool causal, std::int64_t chunk, const
   Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   if (causal) {
     const std::int64_t n = q.size(2);
-    scores = masked_fill(scores, triu(ones({n, n}), 1), -std::numeric_limits<double>::infinity());
+    scores = masked_fill(scores, triu(ones({n, n}, q.device()), 1), -std::numeric_limits<double>::infinity());
   }
   return matmul(softmax(scores, -1), v);
 }
@@ -38,24 +40,34 @@ struct AttentionOptions {
   std::vector<std::int64_t> lengths{1024, 4096};
   std::int64_t B = 1, H = 8, D = 64;
   std::int64_t chunk = 64;  // causal linear attention's chunk size
+  std::string device = "cpu", precision = "fp32";
 };
 
 void run(const AttentionOptions& o) {
+  const Device device = o.device == "cuda" ? Device(kCUDA) : Device(kCPU);
+  EMBER_CHECK(!device.is_cuda() || cuda_is_available(), "attention: --device cuda but no CUDA device");
   begin(o.common);
+  const bool bf16 = o.precision == "bf16";
   manual_seed(0);
   for (std::int64_t N : o.lengths) {
     // Positive features, as phi(x) = elu(x) + 1 would give.
-    Tensor q = (rand({o.B, o.H, N, o.D}) + 0.1).detach().requires_grad_();
-    Tensor k = (rand({o.B, o.H, N, o.D}) + 0.1).detach().requires_grad_();
-    Tensor v = randn({o.B, o.H, N, o.D}).requires_grad_();
-    Tensor g = randn({o.B, o.H, N, o.D});
+    Tensor q = (rand({o.B, o.H, N, o.D}) + 0.1).to(device).detach().requires_grad_();
+    Tensor k = (rand({o.B, o.H, N, o.D}) + 0.1).to(device).detach().requires_grad_();
+    Tensor v = randn({o.B, o.H, N, o.D}).to(device).requires_grad_();
+    Tensor g = randn({o.B, o.H, N, o.D}).to(device);
     auto step = [&] {
-      attention(o.kind, o.causal, o.chunk, q, k, v).backward(g);
+      Tensor out;
+      {
+        AutocastGuard autocast(kBFloat16, bf16);
+        out = attention(o.kind, o.causal, o.chunk, q, k, v);
+      }
+      out.backward(g);
       for (Tensor* t : {&q, &k, &v}) t->set_grad(Tensor());
+      wait_for(device);
     };
     Row row;
     row.op = "attention_fwd_bwd";
-    row.kind = o.kind;
+    row.kind = bf16 ? o.kind + "-bf16" : o.kind;
     row.causal = o.causal;
     row.B = o.B, row.H = o.H, row.N = N, row.D = o.D;
     row.seconds = median_seconds(step, o.common.warmup, o.common.repeats);
@@ -78,6 +90,8 @@ void add_attention_command(CLI::App& app) {
   cmd->add_option("--heads", o->H, "heads")->check(CLI::PositiveNumber);
   cmd->add_option("--dim", o->D, "head dim (D = M)")->check(CLI::PositiveNumber);
   cmd->add_option("--chunk", o->chunk, "chunk size of causal linear attention")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--precision", o->precision, "fp32, or bf16 (autocast)")->check(CLI::IsMember({"fp32", "bf16"}));
   add_common_options(cmd, o->common);
   cmd->callback([o] { run(*o); });
 }

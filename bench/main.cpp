@@ -15,6 +15,11 @@ int main(int argc, char** argv) {
   ember::bench::add_gemm_command(app);
   ember::bench::add_train_command(app);
   ember::bench::add_generate_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    CLI11_PARSE(app, argc, argv);
+  } catch (const ember::Error& e) {
+    fmt::print(stderr, "ember_bench: {}\n", e.what());
+    return 2;
+  }
   return 0;
 }

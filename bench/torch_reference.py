@@ -2,8 +2,8 @@
 """PyTorch side of Ember's benchmarks: the same subcommands, shapes, semantics and CSV columns as
 ember_bench (impl = torch), so bench/compare.sh can take ratios from one interleaved run.
 
-PyTorch 1.13 (Debian's python3-torch) has no fused scaled_dot_product_attention, so softmax
-attention is the standard unfused formula; causal linear attention is the same chunked algorithm
+PyTorch 1.13 (Debian's python3-torch) has no fused scaled_dot_product_attention, so there softmax
+attention is the standard unfused formula (PyTorch >= 2.0, as on the GPU machine, uses its SDPA); causal linear attention is the same chunked algorithm
 as Ember's kernel written in torch ops (the naive prefix-sum form would need N x D x M memory).
 Run with Debian's interpreter: /usr/bin/python3 bench/torch_reference.py attention --kind linear
 """
@@ -39,9 +39,9 @@ def row(op, kind, causal, B, H, N, D, seconds, flops):
 def causal_linear_chunked(q, k, v, eps=1e-6, chunk=64):
     """out_i = sum_{j<=i} (q_i.k_j) v_j / (q_i . sum_{j<=i} k_j + eps), chunk by chunk."""
     B, H, N, D = q.shape
-    ones = torch.ones(B, H, N, 1, dtype=v.dtype)
+    ones = torch.ones(B, H, N, 1, dtype=v.dtype, device=v.device)
     va = torch.cat([v, ones], dim=-1)  # the denominator rides along as a column of ones
-    state = torch.zeros(B, H, D, va.shape[-1], dtype=v.dtype)
+    state = torch.zeros(B, H, D, va.shape[-1], dtype=v.dtype, device=v.device)
     outs = []
     for s in range(0, N, chunk):
         qc, kc, vc = q[:, :, s:s + chunk], k[:, :, s:s + chunk], va[:, :, s:s + chunk]
@@ -53,6 +53,8 @@ def causal_linear_chunked(q, k, v, eps=1e-6, chunk=64):
 
 
 def attention(kind, causal, q, k, v):
+    if kind == "softmax" and hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # PyTorch >= 2.0: fused
     if kind == "linear":
         if causal:
             return causal_linear_chunked(q, k, v)
@@ -62,25 +64,34 @@ def attention(kind, causal, q, k, v):
     scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
     if causal:
         n = q.shape[2]
-        scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), float("-inf"))
+        mask = torch.triu(torch.ones(n, n, dtype=torch.bool, device=q.device), 1)
+        scores = scores.masked_fill(mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
 
 
 def cmd_attention(a):
+    """--device cuda synchronises after each step; --precision bf16 runs the forward under
+    bfloat16 autocast and reports the kind as "<kind>-bf16", like ember_bench."""
     torch.manual_seed(0)
+    bf16 = a.precision == "bf16"
     for N in a.n:
-        q = (torch.rand(a.batch, a.heads, N, a.dim) + 0.1).requires_grad_()
-        k = (torch.rand(a.batch, a.heads, N, a.dim) + 0.1).requires_grad_()
-        v = torch.randn(a.batch, a.heads, N, a.dim).requires_grad_()
-        g = torch.randn(a.batch, a.heads, N, a.dim)
+        shape = (a.batch, a.heads, N, a.dim)
+        q = (torch.rand(shape) + 0.1).to(a.device).requires_grad_()
+        k = (torch.rand(shape) + 0.1).to(a.device).requires_grad_()
+        v = torch.randn(shape).to(a.device).requires_grad_()
+        g = torch.randn(shape).to(a.device)
 
         def step():
-            attention(a.kind, a.causal, q, k, v).backward(g)
+            with torch.autocast(a.device, dtype=torch.bfloat16, enabled=bf16):
+                out = attention(a.kind, a.causal, q, k, v)
+            out.backward(g.to(out.dtype))
             q.grad = k.grad = v.grad = None
+            if a.device == "cuda":
+                torch.cuda.synchronize()
 
         bhn = a.batch * a.heads * N
         flops = 12.0 * bhn * a.dim * a.dim if a.kind == "linear" else 12.0 * bhn * N * a.dim * (0.5 if a.causal else 1.0)
-        row("attention_fwd_bwd", a.kind, a.causal, a.batch, a.heads, N, a.dim,
+        row("attention_fwd_bwd", a.kind + ("-bf16" if bf16 else ""), a.causal, a.batch, a.heads, N, a.dim,
             median_seconds(step, a.warmup, a.repeats), flops)
 
 
@@ -221,6 +232,8 @@ def main():
     s.add_argument("--n", type=ints, default=[1024, 4096])
     s.add_argument("--batch", type=int, default=1); s.add_argument("--heads", type=int, default=8)
     s.add_argument("--dim", type=int, default=64)
+    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    s.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     s = sub.add_parser("gemm"); common(s)
     s.add_argument("--shapes", type=lambda x: x.split(","), default=["512x512x512", "1024x1024x1024", "4096x64x64", "64x64x4096"])
     s = sub.add_parser("train"); common(s)

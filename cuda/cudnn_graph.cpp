@@ -1,6 +1,9 @@
 // cuDNN backend graph layer (see cudnn_graph.h).
 #include "cuda/cudnn_graph.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 namespace ember::cuda {
@@ -24,7 +27,25 @@ CudnnDescriptor& CudnnDescriptor::set_descriptor(cudnnBackendAttributeName_t nam
   return set(name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw);
 }
 
-bool CudnnDescriptor::try_finalize() { return cudnnBackendFinalize(handle_) == CUDNN_STATUS_SUCCESS; }
+bool cudnn_debug() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("EMBER_CUDNN_DEBUG");
+    return value && std::string(value) == "1";
+  }();
+  return enabled;
+}
+
+bool CudnnDescriptor::try_finalize() {
+  const cudnnStatus_t status = cudnnBackendFinalize(handle_);
+  if (status == CUDNN_STATUS_SUCCESS) return true;
+  char reason[512] = {};
+  cudnnGetLastErrorString(reason, sizeof reason);
+  if (CUDNN_STATUS_CATEGORY(status) != CUDNN_STATUS_NOT_SUPPORTED)
+    fail("cuDNN error in cudnnBackendFinalize: {} ({}): {}", cudnnGetErrorString(status), static_cast<int>(status),
+         reason);
+  if (cudnn_debug()) std::fprintf(stderr, "ember: cuDNN: not supported (%d): %s\n", static_cast<int>(status), reason);
+  return false;
+}
 
 void CudnnDescriptor::finalize() { EMBER_CUDNN_CHECK(cudnnBackendFinalize(handle_)); }
 
@@ -175,11 +196,19 @@ std::optional<CudnnPlan> CudnnGraphBuilder::build(cudnnHandle_t handle) {
                                &returned, raw.data()) != CUDNN_STATUS_SUCCESS)
     return std::nullopt;
 
+  // An engine that fails for another reason than "not supported" (out of memory, a failed
+  // runtime compilation) is skipped too; that error is raised only if no engine finalizes.
+  std::optional<Error> failure;
   for (std::int64_t i = 0; i < returned; ++i) {
     CudnnDescriptor plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
     plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle)
         .set_descriptor(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, configs[i]);
-    if (!plan.try_finalize()) continue;
+    try {
+      if (!plan.try_finalize()) continue;
+    } catch (const Error& e) {
+      failure = e;
+      continue;
+    }
     std::int64_t workspace = 0, n = 0;
     EMBER_CUDNN_CHECK(cudnnBackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64,
                                                1, &n, &workspace));
@@ -190,6 +219,7 @@ std::optional<CudnnPlan> CudnnGraphBuilder::build(cudnnHandle_t handle) {
     parts.push_back(std::move(plan));
     return CudnnPlan(std::move(parts), workspace);
   }
+  if (failure) throw *failure;
   return std::nullopt;
 }
 

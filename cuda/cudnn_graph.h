@@ -16,6 +16,9 @@
 
 namespace ember::cuda {
 
+// Whether EMBER_CUDNN_DEBUG=1: cuDNN's reasons for declining go to stderr.
+bool cudnn_debug();
+
 // One owned backend descriptor.
 class CudnnDescriptor {
  public:
@@ -31,7 +34,8 @@ class CudnnDescriptor {
   CudnnDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, std::int64_t count,
                        const void* values);
   CudnnDescriptor& set_descriptor(cudnnBackendAttributeName_t name, const CudnnDescriptor& value);
-  // Finalizes; false when cuDNN rejects the configuration (an unsupported graph or engine).
+  // Finalizes; false when cuDNN answers "not supported" (a graph or engine it does not take), and
+  // throws for any other failure.
   bool try_finalize();
   void finalize();
 
@@ -81,7 +85,8 @@ class CudnnGraphBuilder {
   // Reduces x into y over the dimensions where y has extent 1.
   void reduction(cudnnReduceTensorOp_t op, std::int64_t x, std::int64_t y);
 
-  // The first engine cuDNN's heuristics offer that finalizes for this graph; nullopt if none does.
+  // The first engine cuDNN's heuristics offer that finalizes for this graph; nullopt if none does
+  // (with EMBER_CUDNN_DEBUG=1, cuDNN's reasons go to stderr).
   std::optional<CudnnPlan> build(cudnnHandle_t handle);
 
  private:

@@ -16,7 +16,8 @@
 // Transposes (k^T, v^T, P^T, dS^T) are strides on the same memory or reshape nodes. Every tensor
 // is described with its real strides, so the heads-last outputs and strided inputs need no copies.
 // A plan is built once per shape, strides and masking, and cached (a shape no engine takes is
-// cached as such). EMBER_CUDNN_DEBUG=1 prints why a call falls back.
+// cached as such). EMBER_CUDNN_DEBUG=1 prints why a call falls back. cuDNN's backward accumulates
+// dQ with atomics, so unlike Ember's own kernels it is not bit-for-bit repeatable.
 #include "cuda/cudnn_sdpa.h"
 
 #include <cmath>
@@ -44,16 +45,8 @@ enum : std::int64_t {
 
 constexpr std::int64_t kMaxHeadSize = 128;  // cuDNN's flash backward limit outside Hopper
 
-bool debug_enabled() {
-  static const bool enabled = [] {
-    const char* value = std::getenv("EMBER_CUDNN_DEBUG");
-    return value && std::string(value) == "1";
-  }();
-  return enabled;
-}
-
 bool decline(const char* direction, const std::string& why) {
-  if (debug_enabled()) std::fprintf(stderr, "ember: cuDNN attention %s not used: %s\n", direction, why.c_str());
+  if (cudnn_debug()) std::fprintf(stderr, "ember: cuDNN attention %s not used: %s\n", direction, why.c_str());
   return false;
 }
 
@@ -77,6 +70,11 @@ Spec scalar() { return packed({1, 1, 1, 1}); }
 // Why cuDNN cannot take these operands, or empty when it can.
 std::string unsupported(const std::vector<const Tensor*>& operands, const Tensor& key_lengths,
                         const kernels::SdpaParams& params, std::int64_t D, std::int64_t M) {
+  // 9.6 is where cuDNN started clearing the dQ accumulator itself and took dO with its own
+  // strides; 9.10.0 and 9.10.1 have broken bfloat16 forward kernels.
+  const std::size_t version = cudnnGetVersion();
+  if (version < 90600 || version == 91000 || version == 91001)
+    return fmt::format("cuDNN {} (needs 9.6 or newer, not 9.10.0/9.10.1)", version);
   if (params.dropout_p > 0) return "dropout";
   if (key_lengths.defined()) return "key_lengths";
   if (D != M || D % 8 != 0 || D > kMaxHeadSize)
@@ -85,7 +83,8 @@ std::string unsupported(const std::vector<const Tensor*>& operands, const Tensor
     if (t->numel() == 0) return "empty operand";
     if (reinterpret_cast<std::uintptr_t>(t->raw_data()) % 16 != 0) return "operand not 16-byte aligned";
     for (std::int64_t d = 0; d < 3; ++d)
-      if (t->stride(d) % 8 != 0) return fmt::format("stride {} of {} not a multiple of 8", d, t->strides());
+      if (t->size(d) > 1 && (t->stride(d) <= 0 || t->stride(d) % 8 != 0))
+        return fmt::format("strides {} (need positive multiples of 8)", t->strides());
     if (t->stride(3) != 1) return "last dimension not contiguous";
   }
   const cudaDeviceProp& props = properties(operands.front()->device().index);
@@ -204,35 +203,52 @@ void build_backward(CudnnGraphBuilder& g, const Tensor& q, const Tensor& k, cons
   g.pointwise(CUDNN_POINTWISE_IDENTITY, kGradQAccum, kGradQ);
 }
 
-// Plans by (direction, device, masking, shapes, strides); a null entry: no engine takes it.
+// Plans by (direction, device, masking, shapes, strides); a null entry: no engine takes it. One
+// entry per distinct shape, which suits training at fixed shapes; a plan holds no device memory.
 class PlanCache {
  public:
+  // The cached plan, or a new one built (outside the lock: it may compile a kernel). Throws for a
+  // failure that may be transient (not cached).
   template <typename Build>
   std::shared_ptr<const CudnnPlan> get(const std::vector<std::int64_t>& key, cudnnHandle_t handle, Build&& build) {
-    std::lock_guard lock(mutex_);
-    auto it = plans_.find(key);
-    if (it != plans_.end()) return it->second;
-    std::shared_ptr<const CudnnPlan> plan;
-    try {
-      CudnnGraphBuilder g;
-      build(g);
-      if (auto built = g.build(handle)) plan = std::make_shared<const CudnnPlan>(std::move(*built));
-    } catch (const Error& e) {
-      if (debug_enabled()) std::fprintf(stderr, "ember: cuDNN attention graph rejected: %s\n", e.what());
+    {
+      std::lock_guard lock(mutex_);
+      auto it = plans_.find(key);
+      if (it != plans_.end()) return it->second;
     }
-    plans_.emplace(key, plan);
-    return plan;
+    std::shared_ptr<const CudnnPlan> plan;
+    CudnnGraphBuilder g;
+    build(g);
+    if (auto built = g.build(handle)) plan = std::make_shared<const CudnnPlan>(std::move(*built));
+    std::lock_guard lock(mutex_);
+    return plans_.emplace(key, plan).first->second;
   }
-  std::mutex& mutex() { return mutex_; }
+  // Held while a plan runs: cuDNN does not promise that one plan can run from two threads at once.
+  std::mutex& execute_mutex() { return execute_mutex_; }
 
  private:
-  std::mutex mutex_;
+  std::mutex mutex_, execute_mutex_;
   std::map<std::vector<std::int64_t>, std::shared_ptr<const CudnnPlan>> plans_;
 };
 
 PlanCache& plan_cache() {
-  static PlanCache cache;
-  return cache;
+  static auto* cache = new PlanCache;  // never destroyed, like the handles its plans were built on
+  return *cache;
+}
+
+// The plan for `key`, or null (with the reason reported) when cuDNN does not take the graph or
+// building it failed.
+template <typename Build>
+std::shared_ptr<const CudnnPlan> find_plan(const char* direction, const std::vector<std::int64_t>& key,
+                                           cudnnHandle_t handle, Build&& build) {
+  try {
+    auto plan = plan_cache().get(key, handle, build);
+    if (!plan) decline(direction, "no cuDNN engine for this graph");
+    return plan;
+  } catch (const Error& e) {
+    decline(direction, e.what());
+    return nullptr;
+  }
 }
 
 std::vector<std::int64_t> cache_key(std::int64_t direction, const std::vector<const Tensor*>& operands, bool causal) {
@@ -263,9 +279,9 @@ bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const
   const int device = q.device().index;
   launch_stream(q.device());  // makes the device current
   cudnnHandle_t handle = cudnn_handle(device);  // queues on the device's Ember stream
-  auto plan = plan_cache().get(cache_key(0, operands, params.causal), handle,
-                               [&](CudnnGraphBuilder& g) { build_forward(g, q, k, v, out, params.causal); });
-  if (!plan) return decline("forward", "no cuDNN engine for this graph");
+  auto plan = find_plan("forward", cache_key(0, operands, params.causal), handle,
+                        [&](CudnnGraphBuilder& g) { build_forward(g, q, k, v, out, params.causal); });
+  if (!plan) return false;
   Tensor ws = workspace(plan->workspace_bytes(), q.device());
   float scale = static_cast<float>(params.scale), neg_inf = -std::numeric_limits<float>::infinity();
   std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kStats, kScale};
@@ -274,7 +290,7 @@ bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const
     ids.push_back(kNegInf);
     pointers.push_back(&neg_inf);
   }
-  std::lock_guard lock(plan_cache().mutex());
+  std::lock_guard lock(plan_cache().execute_mutex());
   plan->execute(handle, ids, pointers, ws.raw_data());
   return true;
 }
@@ -288,10 +304,10 @@ bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   const int device = q.device().index;
   launch_stream(q.device());  // makes the device current
   cudnnHandle_t handle = cudnn_handle(device);  // queues on the device's Ember stream
-  auto plan = plan_cache().get(cache_key(1, operands, params.causal), handle, [&](CudnnGraphBuilder& graph) {
+  auto plan = find_plan("backward", cache_key(1, operands, params.causal), handle, [&](CudnnGraphBuilder& graph) {
     build_backward(graph, q, k, v, out, g, dq, dk, dv, params.causal);
   });
-  if (!plan) return decline("backward", "no cuDNN engine for this graph");
+  if (!plan) return false;
   // Workspace: float32 dQ accumulator (B, H, Nq, D), then delta (B, H, Nq), then cuDNN's own.
   const std::int64_t rows = q.size(0) * q.size(1) * q.size(2);
   const std::int64_t accum_bytes = round_up(rows * q.size(3) * 4), delta_bytes = round_up(rows * 4);
@@ -307,7 +323,9 @@ bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, cons
     ids.push_back(kNegInf);
     pointers.push_back(&neg_inf);
   }
-  std::lock_guard lock(plan_cache().mutex());
+  // Cleared here although cuDNN >= 9.6 clears it too: cheap, and independent of that behaviour.
+  EMBER_CUDA_CHECK(cudaMemsetAsync(base, 0, static_cast<std::size_t>(accum_bytes), stream(device)));
+  std::lock_guard lock(plan_cache().execute_mutex());
   plan->execute(handle, ids, pointers, base + accum_bytes + delta_bytes);
   return true;
 }

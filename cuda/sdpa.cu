@@ -19,6 +19,7 @@
 // Tiles are square (the same block of rows for queries and keys), sized to fit shared memory,
 // with rows padded by one element against bank conflicts. Every thread loops over tile elements;
 // this is a straightforward kernel, not a tuned one.
+#include "core/backend.h"
 #include "core/factory.h"
 #include "core/random.h"
 #include "cuda/common.cuh"
@@ -442,9 +443,14 @@ Tensor float_heads_last(const Tensor& like) {
 void sdpa_forward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
                        const Tensor& lse, const kernels::SdpaParams& params) {
   if (q.dtype() != kBFloat16) return run_forward(q, k, v, key_lengths, out, lse, params);
+  const bool cudnn_ran =
 #ifdef EMBER_WITH_CUDNN
-  if (cudnn_sdpa_forward(q, k, v, key_lengths, out, lse, params)) return;
+      cudnn_sdpa_forward(q, k, v, key_lengths, out, lse, params);
+#else
+      false;
 #endif
+  count_attention_path(cudnn_ran, /*backward=*/false);
+  if (cudnn_ran) return;
   Tensor out32 = float_heads_last(out);
   run_forward(widened(q), widened(k), widened(v), key_lengths, out32, lse, params);
   kernels::copy_stub(q.device())(out32, out);
@@ -454,9 +460,14 @@ void sdpa_backward_cuda(const Tensor& q, const Tensor& k, const Tensor& v, const
                         const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
                         const kernels::SdpaParams& params) {
   if (q.dtype() != kBFloat16) return run_backward(q, k, v, key_lengths, out, lse, g, dq, dk, dv, params);
+  const bool cudnn_ran =
 #ifdef EMBER_WITH_CUDNN
-  if (cudnn_sdpa_backward(q, k, v, key_lengths, out, lse, g, dq, dk, dv, params)) return;
+      cudnn_sdpa_backward(q, k, v, key_lengths, out, lse, g, dq, dk, dv, params);
+#else
+      false;
 #endif
+  count_attention_path(cudnn_ran, /*backward=*/true);
+  if (cudnn_ran) return;
   Tensor dq32 = float_heads_last(dq), dk32 = float_heads_last(dk), dv32 = float_heads_last(dv);
   run_backward(widened(q), widened(k), widened(v), key_lengths, widened(out), lse, widened(g), dq32, dk32, dv32,
                params);

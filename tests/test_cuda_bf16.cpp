@@ -9,6 +9,10 @@
 
 #include "helpers.h"
 
+#ifdef EMBER_WITH_CUDA
+#include "cuda/context.h"
+#endif
+
 using namespace ember;
 using namespace ember::testing;
 
@@ -103,6 +107,7 @@ TEST_CASE("cuda bf16: matmul under autocast returns float32 with float32 gradien
 TEST_CASE("cuda bf16: scaled_dot_product_attention on bfloat16 tensors") {
   EMBER_REQUIRE_CUDA();
   manual_seed(73);
+  const cuda::AttentionPaths before = cuda::attention_paths();
   for (bool causal : {false, true}) {
     for (std::int64_t D : {64, 128}) {
       std::vector<Pair> p = {make_pair({2, 4, 96, D}, kBFloat16), make_pair({2, 4, 96, D}, kBFloat16),
@@ -114,11 +119,47 @@ TEST_CASE("cuda bf16: scaled_dot_product_attention on bfloat16 tensors") {
       }, fmt::format("causal={} D={}", causal, D));
     }
   }
+  // These shapes are ones cuDNN takes on sm80 and newer: they must not have passed on the fallback
+  // (EMBER_CUDNN_DEBUG=1 prints why a call fell back).
+  const cuda::AttentionPaths after = cuda::attention_paths();
+#ifdef EMBER_WITH_CUDA
+  if (cuda::cudnn_built() && cuda::properties(0).major >= 8) {
+    CHECK(after.cudnn_forward - before.cudnn_forward == 4);
+    CHECK(after.cudnn_backward - before.cudnn_backward == 4);
+    CHECK(after.fallback_forward == before.fallback_forward);
+    CHECK(after.fallback_backward == before.fallback_backward);
+  }
+#endif
   // A head size cuDNN does not take runs on the float32 fallback and still matches.
   std::vector<Pair> odd = {make_pair({1, 2, 17, 20}, kBFloat16), make_pair({1, 2, 23, 20}, kBFloat16),
                            make_pair({1, 2, 23, 12}, kBFloat16)};
   check_both(odd, [](const std::vector<Tensor>& in, bool) { return scaled_dot_product_attention(in[0], in[1], in[2]); },
              "fallback shape");
+  CHECK(cuda::attention_paths().fallback_forward == after.fallback_forward + 1);
+  CHECK(cuda::attention_paths().fallback_backward == after.fallback_backward + 1);
+}
+
+TEST_CASE("cuda bf16: cuDNN attention and the float32 fallback agree") {
+  EMBER_REQUIRE_CUDA();
+  manual_seed(79);
+  // Dropout 0 and key lengths all N: the same math, but key_lengths sends the call to the fallback.
+  const std::int64_t B = 2, H = 4, N = 80, D = 64;
+  Tensor q = randn({B, H, N, D}).to(kBFloat16).to(kCUDA), k = randn({B, H, N, D}).to(kBFloat16).to(kCUDA);
+  Tensor v = randn({B, H, N, D}).to(kBFloat16).to(kCUDA);
+  Tensor full_lengths = full({B}, static_cast<double>(N), TensorOptions(kInt64, kCUDA));
+  Tensor w = randn({B, H, N, D}).to(kCUDA);
+  auto run = [&](bool fallback) {
+    std::vector<Tensor> in{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
+    SdpaOptions o;
+    o.causal = true;
+    if (fallback) o.key_lengths = full_lengths;
+    Tensor out = scaled_dot_product_attention(in[0], in[1], in[2], o);
+    sum(out.to(kFloat32) * w).backward();
+    return std::vector<Tensor>{out.to(kCPU), in[0].grad().to(kCPU), in[1].grad().to(kCPU), in[2].grad().to(kCPU)};
+  };
+  const std::vector<Tensor> cudnn = run(false), fallback = run(true);
+  for (std::size_t i = 0; i < cudnn.size(); ++i)
+    check_close(cudnn[i].to(kFloat64), fallback[i].to(kFloat64), "output/gradient " + std::to_string(i));
 }
 
 TEST_CASE("cuda bf16: scaled_dot_product_attention under autocast, with key padding") {
