@@ -12,7 +12,8 @@
 // O(N (D M + C (D + M))) and extra memory O(C^2 + D M) per head, plus one N x (M+1) buffer
 // per thread in backward. Forward saves, besides q, k, v and the output, one number per row: the
 // inverse denominator 1 / (q_i . z_i + eps). Backward rebuilds the state chunk by chunk for dQ,
-// then walks the chunks in reverse with R = sum_{later i} q_i g_i^T.
+// then walks the chunks in reverse with R = sum_{later i} q_i g_i^T. That is the CPU kernel; the
+// CUDA kernel computes the same chunks all at once (ops/linear_attention_chunkwise.h).
 #pragma once
 
 #include "core/tensor.h"
