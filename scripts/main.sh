@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds Ember's copy-task app and runs it on its small default (about 4
-# minutes on 2 cores). Extra arguments go to the app (see: build-main/apps/copy_task/copy_task --help).
+# Installs dependencies, builds Ember's copy-task app and runs it on its small default (4 to 7
+# minutes on 2 cores, by CPU). Extra arguments go to the app (see: build-main/apps/copy_task/copy_task --help).
 # Without a GPU the CUDA backend is not compiled here (scripts/test.sh still compiles it), which
 # keeps a fresh machine's build short.
 set -euo pipefail
