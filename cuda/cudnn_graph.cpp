@@ -35,19 +35,32 @@ bool cudnn_debug() {
   return enabled;
 }
 
+namespace {
+// cuDNN's own account of the last failure on this thread.
+std::string last_cudnn_error() {
+  char reason[512] = {};
+  cudnnGetLastErrorString(reason, sizeof reason);
+  return reason;
+}
+}  // namespace
+
 bool CudnnDescriptor::try_finalize() {
   const cudnnStatus_t status = cudnnBackendFinalize(handle_);
   if (status == CUDNN_STATUS_SUCCESS) return true;
-  char reason[512] = {};
-  cudnnGetLastErrorString(reason, sizeof reason);
+  const std::string reason = last_cudnn_error();
   if (CUDNN_STATUS_CATEGORY(status) != CUDNN_STATUS_NOT_SUPPORTED)
     fail("cuDNN error in cudnnBackendFinalize: {} ({}): {}", cudnnGetErrorString(status), static_cast<int>(status),
          reason);
-  if (cudnn_debug()) std::fprintf(stderr, "ember: cuDNN: not supported (%d): %s\n", static_cast<int>(status), reason);
+  if (cudnn_debug()) std::fprintf(stderr, "ember: cuDNN: not supported (%d): %s\n", static_cast<int>(status), reason.c_str());
   return false;
 }
 
-void CudnnDescriptor::finalize() { EMBER_CUDNN_CHECK(cudnnBackendFinalize(handle_)); }
+void CudnnDescriptor::finalize() {
+  const cudnnStatus_t status = cudnnBackendFinalize(handle_);
+  if (status != CUDNN_STATUS_SUCCESS)
+    fail("cuDNN error in cudnnBackendFinalize: {} ({}): {}", cudnnGetErrorString(status), static_cast<int>(status),
+         last_cudnn_error());
+}
 
 void CudnnPlan::execute(cudnnHandle_t handle, const std::vector<std::int64_t>& ids,
                         const std::vector<void*>& pointers, void* workspace) const {

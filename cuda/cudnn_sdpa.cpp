@@ -271,6 +271,13 @@ void* address(const Tensor& t) { return t.raw_data(); }
 
 }  // namespace
 
+void describe_cudnn_sdpa_graphs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                                const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv, bool causal) {
+  CudnnGraphBuilder forward, backward;
+  build_forward(forward, q, k, v, out, causal);
+  build_backward(backward, q, k, v, out, g, dq, dk, dv, causal);
+}
+
 bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
                         const Tensor& out, const Tensor& lse, const kernels::SdpaParams& params) {
   const std::vector<const Tensor*> operands{&q, &k, &v, &out};

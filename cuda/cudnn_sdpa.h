@@ -19,4 +19,10 @@ bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          const Tensor& out, const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk,
                          const Tensor& dv, const kernels::SdpaParams& params);
 
+// Creates and finalizes every descriptor of the forward and backward graphs for these operands
+// (layouts as above; any device: only shapes and strides are read) without planning or running
+// them, which needs no GPU: how the tests check the graphs' attributes on a machine without one.
+void describe_cudnn_sdpa_graphs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                                const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv, bool causal);
+
 }  // namespace ember::cuda
