@@ -3,8 +3,9 @@
 ember_bench (impl = torch), so bench/compare.sh can take ratios from one interleaved run.
 
 PyTorch 1.13 (Debian's python3-torch) has no fused scaled_dot_product_attention, so there softmax
-attention is the standard unfused formula (PyTorch >= 2.0, as on the GPU machine, uses its SDPA); causal linear attention is the same chunked algorithm
-as Ember's kernel written in torch ops (the naive prefix-sum form would need N x D x M memory).
+attention is the standard unfused formula (PyTorch >= 2.0, as on the GPU machine, uses its SDPA);
+causal linear attention is the same chunked algorithm as Ember's kernel written in torch ops (the
+naive prefix-sum form would need N x D x M memory).
 Run with Debian's interpreter: /usr/bin/python3 bench/torch_reference.py attention --kind linear
 """
 import argparse

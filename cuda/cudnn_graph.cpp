@@ -117,6 +117,12 @@ const CudnnDescriptor& CudnnGraphBuilder::tensor(std::int64_t id) const {
   return parts_[it->second];
 }
 
+void CudnnGraphBuilder::add_operation(CudnnDescriptor op, std::optional<CudnnDescriptor> node) {
+  if (node) parts_.push_back(std::move(*node));
+  operations_.push_back(parts_.size());
+  parts_.push_back(std::move(op));
+}
+
 void CudnnGraphBuilder::matmul(std::int64_t a, std::int64_t b, std::int64_t c) {
   CudnnDescriptor desc(CUDNN_BACKEND_MATMUL_DESCRIPTOR);
   const cudnnDataType_t compute = CUDNN_DATA_FLOAT;
@@ -127,9 +133,7 @@ void CudnnGraphBuilder::matmul(std::int64_t a, std::int64_t b, std::int64_t c) {
       .set_descriptor(CUDNN_ATTR_OPERATION_MATMUL_CDESC, tensor(c))
       .set_descriptor(CUDNN_ATTR_OPERATION_MATMUL_DESC, desc)
       .finalize();
-  parts_.push_back(std::move(desc));
-  operations_.push_back(parts_.size());
-  parts_.push_back(std::move(op));
+  add_operation(std::move(op), std::move(desc));
 }
 
 void CudnnGraphBuilder::pointwise(cudnnPointwiseMode_t mode, std::int64_t x, std::int64_t y, std::int64_t b,
@@ -149,9 +153,7 @@ void CudnnGraphBuilder::pointwise(cudnnPointwiseMode_t mode, std::int64_t x, std
       .set(CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1, CUDNN_TYPE_FLOAT, 1, &one)
       .set(CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2, CUDNN_TYPE_FLOAT, 1, &one)
       .finalize();
-  parts_.push_back(std::move(desc));
-  operations_.push_back(parts_.size());
-  parts_.push_back(std::move(op));
+  add_operation(std::move(op), std::move(desc));
 }
 
 void CudnnGraphBuilder::reduction(cudnnReduceTensorOp_t op_type, std::int64_t x, std::int64_t y) {
@@ -165,9 +167,7 @@ void CudnnGraphBuilder::reduction(cudnnReduceTensorOp_t op_type, std::int64_t x,
       .set_descriptor(CUDNN_ATTR_OPERATION_REDUCTION_YDESC, tensor(y))
       .set_descriptor(CUDNN_ATTR_OPERATION_REDUCTION_DESC, desc)
       .finalize();
-  parts_.push_back(std::move(desc));
-  operations_.push_back(parts_.size());
-  parts_.push_back(std::move(op));
+  add_operation(std::move(op), std::move(desc));
 }
 
 void CudnnGraphBuilder::reshape(std::int64_t x, std::int64_t y) {
@@ -175,8 +175,7 @@ void CudnnGraphBuilder::reshape(std::int64_t x, std::int64_t y) {
   op.set_descriptor(CUDNN_ATTR_OPERATION_RESHAPE_XDESC, tensor(x))
       .set_descriptor(CUDNN_ATTR_OPERATION_RESHAPE_YDESC, tensor(y))
       .finalize();
-  operations_.push_back(parts_.size());
-  parts_.push_back(std::move(op));
+  add_operation(std::move(op));
 }
 
 std::optional<CudnnPlan> CudnnGraphBuilder::build(cudnnHandle_t handle) {

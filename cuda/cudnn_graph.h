@@ -92,6 +92,8 @@ class CudnnGraphBuilder {
  private:
   const CudnnDescriptor& tensor(std::int64_t id) const;
   void add_tensor(std::int64_t id, const TensorSpec& spec, bool is_virtual, bool by_value);
+  // Keeps a finalized operation (and the node descriptor it refers to) as the graph's next node.
+  void add_operation(CudnnDescriptor op, std::optional<CudnnDescriptor> node = std::nullopt);
 
   std::vector<CudnnDescriptor> parts_;           // tensors, node descriptors, operations
   std::map<std::int64_t, std::size_t> tensors_;  // id -> index in parts_

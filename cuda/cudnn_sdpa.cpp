@@ -20,9 +20,8 @@
 // dQ with atomics, so unlike Ember's own kernels it is not bit-for-bit repeatable.
 #include "cuda/cudnn_sdpa.h"
 
-#include <cmath>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
@@ -92,6 +91,15 @@ std::string unsupported(const std::vector<const Tensor*>& operands, const Tensor
   return {};
 }
 
+// scale q k^T (float32, never in memory) from the graph's q, k^T and scale tensors.
+std::int64_t scaled_scores(CudnnGraphBuilder& g, const std::vector<std::int64_t>& scores) {
+  const std::int64_t raw = g.virt(packed(scores));
+  g.matmul(kQ, kK, raw);
+  const std::int64_t scaled = g.virt(packed(scores));
+  g.pointwise(CUDNN_POINTWISE_MUL, raw, scaled, kScale);
+  return scaled;
+}
+
 // x with the causal mask applied (entries above the diagonal set to -inf), or x itself.
 std::int64_t causal_masked(CudnnGraphBuilder& g, std::int64_t x, const std::vector<std::int64_t>& scores, bool causal) {
   if (!causal) return x;
@@ -117,11 +125,7 @@ void build_forward(CudnnGraphBuilder& g, const Tensor& q, const Tensor& k, const
   g.real(kOut, bf16(out));
   g.real(kStats, packed(rows));
   g.real(kScale, scalar(), /*by_value=*/true);
-  const std::int64_t raw = g.virt(packed(scores));
-  g.matmul(kQ, kK, raw);
-  const std::int64_t scaled = g.virt(packed(scores));
-  g.pointwise(CUDNN_POINTWISE_MUL, raw, scaled, kScale);
-  const std::int64_t s = causal_masked(g, scaled, scores, causal);
+  const std::int64_t s = causal_masked(g, scaled_scores(g, scores), scores, causal);
   const std::int64_t row_max = g.virt(packed(rows));
   g.reduction(CUDNN_REDUCE_TENSOR_MAX, s, row_max);
   const std::int64_t shifted = g.virt(packed(scores));
@@ -164,12 +168,8 @@ void build_backward(CudnnGraphBuilder& g, const Tensor& q, const Tensor& k, cons
   g.pointwise(CUDNN_POINTWISE_MUL, delta, kDelta, kOne);
 
   // P = exp(masked scale q k^T - lse)
-  const std::int64_t raw = g.virt(packed(scores));
-  g.matmul(kQ, kK, raw);
-  const std::int64_t scaled = g.virt(packed(scores));
-  g.pointwise(CUDNN_POINTWISE_MUL, raw, scaled, kScale);
   const std::int64_t shifted = g.virt(packed(scores));
-  g.pointwise(CUDNN_POINTWISE_SUB, scaled, shifted, kStats);
+  g.pointwise(CUDNN_POINTWISE_SUB, scaled_scores(g, scores), shifted, kStats);
   const std::int64_t masked = causal_masked(g, shifted, scores, causal);
   const std::int64_t p = g.virt(packed(scores));
   g.pointwise(CUDNN_POINTWISE_EXP, masked, p);
@@ -267,8 +267,6 @@ Tensor workspace(std::int64_t bytes, Device device) {
   return empty({std::max<std::int64_t>(1, (bytes + 3) / 4)}, TensorOptions(kFloat32, device));
 }
 
-void* address(const Tensor& t) { return t.raw_data(); }
-
 }  // namespace
 
 void describe_cudnn_sdpa_graphs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
@@ -292,7 +290,7 @@ bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const
   Tensor ws = workspace(plan->workspace_bytes(), q.device());
   float scale = static_cast<float>(params.scale), neg_inf = -std::numeric_limits<float>::infinity();
   std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kStats, kScale};
-  std::vector<void*> pointers{address(q), address(k), address(v), address(out), address(lse), &scale};
+  std::vector<void*> pointers{q.raw_data(), k.raw_data(), v.raw_data(), out.raw_data(), lse.raw_data(), &scale};
   if (params.causal) {
     ids.push_back(kNegInf);
     pointers.push_back(&neg_inf);
@@ -323,9 +321,9 @@ bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   float scale = static_cast<float>(params.scale), one = 1.0f, neg_inf = -std::numeric_limits<float>::infinity();
   std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kGradOut, kStats, kGradQ, kGradK, kGradV,
                                 kScale, kOne, kDelta, kGradQAccum};
-  std::vector<void*> pointers{address(q),  address(k),  address(v), address(out), address(g),
-                              address(lse), address(dq), address(dk), address(dv), &scale,
-                              &one,         base + accum_bytes,       base};
+  std::vector<void*> pointers{q.raw_data(),  k.raw_data(),  v.raw_data(),  out.raw_data(), g.raw_data(),
+                              lse.raw_data(), dq.raw_data(), dk.raw_data(), dv.raw_data(),  &scale,
+                              &one,           base + accum_bytes,           base};
   if (params.causal) {
     ids.push_back(kNegInf);
     pointers.push_back(&neg_inf);
