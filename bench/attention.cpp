@@ -63,7 +63,7 @@ void run(const AttentionOptions& o) {
       }
       out.backward(g);
       for (Tensor* t : {&q, &k, &v}) t->set_grad(Tensor());
-      wait_for(device);
+      synchronize(device);
     };
     Row row;
     row.op = "attention_fwd_bwd";

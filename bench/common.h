@@ -13,7 +13,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "core/factory.h"
 #include "core/threads.h"
 
 namespace ember::bench {
@@ -29,11 +28,6 @@ inline double median_seconds(const std::function<void()>& fn, int warmup, int re
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
-}
-
-// Blocks until `device` has finished its queued work (a copy back to the host waits for it).
-inline void wait_for(Device device) {
-  if (device.is_cuda()) Tensor done = zeros({1}, device).to(kCPU);
 }
 
 // Peak resident set size of this process so far, in bytes.

@@ -29,6 +29,14 @@ bool cuda_is_available() {
 #endif
 }
 
+void synchronize(Device device) {
+#ifdef EMBER_WITH_CUDA
+  if (device.is_cuda()) cuda::synchronize(device.index);
+#else
+  (void)device;
+#endif
+}
+
 std::string backend_info() {
   std::string cuda_text = !cuda_built() ? "not built"
                           : cuda_is_available() ? "available"

@@ -4,11 +4,16 @@
 #include <cstdint>
 #include <string>
 
+#include "core/device.h"
+
 namespace ember {
 
 bool cuda_built();         // compiled with the CUDA backend
 bool cuda_is_available();  // built with CUDA and at least one device visible
 std::string backend_info();  // one line for logs and reports, e.g. "cpu (2 threads), cuda: no device"
+// Waits until `device` has finished the work queued on it (for timing); a no-op for the CPU, whose
+// ops return when done.
+void synchronize(Device device);
 
 namespace cuda {
 // Whether float32 matmuls on CUDA may use TF32 tensor cores (10-bit mantissa products, about 1e-3

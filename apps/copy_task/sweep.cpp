@@ -44,7 +44,7 @@ long long available_memory_bytes() {
 double seconds_of(const std::function<void()>& fn) {
   auto start = std::chrono::steady_clock::now();
   fn();
-  if (cuda_is_available()) Tensor sync = zeros({1}).to(kCUDA).to(kCPU);  // wait for queued GPU work
+  if (cuda_is_available()) synchronize(kCUDA);  // wait for queued GPU work
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
