@@ -1,7 +1,10 @@
 // Node, FunctionNode, AccumulateGrad and the recording helper every differentiable op calls.
 #include "autograd/node.h"
 
+#include <array>
 #include <atomic>
+#include <functional>
+#include <mutex>
 
 #include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
@@ -11,7 +14,14 @@ namespace ember::autograd {
 
 namespace {
 std::atomic<std::uint64_t> next_sequence_nr{0};
+
+// Locks for leaves shared between threads, striped by the leaf's address: a mutex per tensor would
+// cost every tensor 40 bytes, and two leaves rarely contend for one stripe.
+std::mutex& leaf_lock(const TensorImpl* leaf) {
+  static std::array<std::mutex, 64> stripes;
+  return stripes[std::hash<const TensorImpl*>{}(leaf) % stripes.size()];
 }
+}  // namespace
 
 Node::Node(std::string name, std::vector<std::shared_ptr<Node>> next_edges)
     : name_(std::move(name)), next_edges_(std::move(next_edges)), sequence_nr_(next_sequence_nr++) {}
@@ -30,8 +40,8 @@ Node::~Node() {
 }
 
 FunctionNode::FunctionNode(std::string name, std::vector<std::shared_ptr<Node>> next_edges,
-                           BackwardFn fn)
-    : Node(std::move(name), std::move(next_edges)), backward_(std::move(fn)) {
+                           BackwardFn fn, std::vector<SavedVersion> saved)
+    : Node(std::move(name), std::move(next_edges)), backward_(std::move(fn)), saved_(std::move(saved)) {
   needs_grad_.reserve(this->next_edges().size());
   for (const auto& edge : this->next_edges()) needs_grad_.push_back(edge != nullptr);
 }
@@ -41,6 +51,14 @@ std::vector<Tensor> FunctionNode::apply(const Tensor& grad_output) {
               "backward: trying to backward through the graph a second time through {} (its saved "
               "tensors were freed); pass retain_graph=true to the first backward",
               name());
+  for (const SavedVersion& s : saved_) {
+    const std::uint64_t now = s.storage->version();
+    EMBER_CHECK(now == s.version,
+                "backward of {}: a tensor of shape {} that it saved for backward has been modified by "
+                "an in-place operation: it is at version {}; expected version {}. Clone it before "
+                "changing it in place, or change it only after backward",
+                name(), s.shape, now, s.version);
+  }
   return backward_(grad_output, needs_grad_);
 }
 
@@ -53,6 +71,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   EMBER_CHECK(grad_output.shape() == leaf->shape,
               "backward: gradient of shape {} does not match leaf of shape {}",
               grad_output.shape(), leaf->shape);
+  std::lock_guard lock(leaf_lock(leaf.get()));
   if (!leaf->grad) {
     // Adopt the gradient only if nothing else can see its storage; users may modify .grad in place.
     bool exclusive = grad_output.is_contiguous() && grad_output.storage().use_count() == 1 &&
@@ -70,6 +89,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   TensorImpl* impl = t.impl();
   if (impl->grad_fn) return impl->grad_fn;
   if (!impl->requires_grad) return nullptr;
+  std::lock_guard lock(leaf_lock(impl));
   auto acc = impl->grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
@@ -89,14 +109,19 @@ bool any_requires_grad(std::initializer_list<Tensor> inputs) {
   return any_requires_grad(std::vector<Tensor>(inputs));
 }
 
-Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs, BackwardFn fn) {
+Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved) {
   if (!any_requires_grad(inputs)) return result;
   if (is_detect_anomaly_enabled()) check_forward_anomaly(name, result, inputs);
   std::vector<std::shared_ptr<Node>> edges;
   edges.reserve(inputs.size());
   for (const auto& t : inputs) edges.push_back(gradient_edge(t));
-  result.impl()->grad_fn =
-      std::make_shared<FunctionNode>(std::move(name), std::move(edges), std::move(fn));
+  std::vector<SavedVersion> versions;
+  versions.reserve(saved.size());
+  for (const auto& t : saved)
+    if (t.defined()) versions.push_back({t.storage(), t.storage()->version(), t.shape()});
+  result.impl()->grad_fn = std::make_shared<FunctionNode>(std::move(name), std::move(edges),
+                                                          std::move(fn), std::move(versions));
   return result;
 }
 

@@ -15,6 +15,14 @@
 // the engine calls release() to free those captures unless the graph is retained; applying a
 // released node throws. Closures save tensors detached (`x.detach()`), so saved data never keeps
 // the graph behind it alive. The engine lives in engine.cpp.
+//
+// In-place safety: an op passes the tensors its closure saved to record(), which notes each one's
+// storage version (core/storage.h). If an in-place op changes one of them before backward, the
+// node refuses to run and names itself, the tensor's shape and both versions, instead of
+// computing a silently wrong gradient. The cost is one integer compare per saved tensor.
+//
+// Threads: graphs built in different threads may share leaves; a leaf's accumulator is created
+// once and its .grad is summed under a lock, so two threads may backward into one leaf at once.
 #pragma once
 
 #include <cstdint>
@@ -55,15 +63,27 @@ class Node {
 using BackwardFn =
     std::function<std::vector<Tensor>(const Tensor& grad_output, const std::vector<bool>& needs_grad)>;
 
+// A tensor saved for backward, as far as the in-place check needs it.
+struct SavedVersion {
+  StoragePtr storage;
+  std::uint64_t version = 0;
+  Shape shape;
+};
+
 class FunctionNode final : public Node {
  public:
-  FunctionNode(std::string name, std::vector<std::shared_ptr<Node>> next_edges, BackwardFn fn);
+  FunctionNode(std::string name, std::vector<std::shared_ptr<Node>> next_edges, BackwardFn fn,
+               std::vector<SavedVersion> saved);
   std::vector<Tensor> apply(const Tensor& grad_output) override;
-  void release() override { backward_ = nullptr; }
+  void release() override {
+    backward_ = nullptr;
+    saved_.clear();
+  }
 
  private:
   BackwardFn backward_;
   std::vector<bool> needs_grad_;
+  std::vector<SavedVersion> saved_;
 };
 
 class AccumulateGrad final : public Node {
@@ -83,8 +103,11 @@ bool any_requires_grad(std::initializer_list<Tensor> inputs);
 bool any_requires_grad(const std::vector<Tensor>& inputs);
 
 // Attaches a FunctionNode named `name` to `result` when any input requires grad (and grad mode is
-// on); returns result either way. Inputs may be undefined tensors (optional arguments).
-Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs, BackwardFn fn);
+// on); returns result either way. Inputs may be undefined tensors (optional arguments). `saved`
+// lists every tensor the closure captured for backward (undefined ones are ignored), so that an
+// in-place change to any of them is caught before backward uses it.
+Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved = {});
 
 // Runs the backward pass from roots with the given output gradients (see engine.cpp).
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_outputs,

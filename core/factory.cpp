@@ -22,7 +22,16 @@ Tensor empty(const Shape& shape, TensorOptions options) {
   return t;
 }
 
+void check_fill_value(double value, DType dtype, const char* op) {
+  if (dtype != kInt64) return;  // floating dtypes hold NaN and inf (bfloat16 rounds, as a cast)
+  // Every int64 in [-2^63, 2^63) is a valid target; doubles outside it have no int64 value.
+  constexpr double limit = 9223372036854775808.0;  // 2^63
+  EMBER_CHECK(std::isfinite(value) && value >= -limit && value < limit,
+              "{}: the value {} cannot be stored in an int64 tensor", op, value);
+}
+
 Tensor full(const Shape& shape, double value, TensorOptions options) {
+  check_fill_value(value, options.dtype, "full");
   bool wants_grad = options.requires_grad;
   options.requires_grad = false;
   Tensor t = empty(shape, options);

@@ -13,6 +13,9 @@ Tensor empty(const Shape& shape, TensorOptions options = {});
 Tensor zeros(const Shape& shape, TensorOptions options = {});
 Tensor ones(const Shape& shape, TensorOptions options = {});
 Tensor full(const Shape& shape, double value, TensorOptions options = {});
+// Throws ember::Error naming op when value has no representation in dtype (NaN, inf or out of range
+// for int64); full() and fill_() check through it.
+void check_fill_value(double value, DType dtype, const char* op);
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);

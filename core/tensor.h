@@ -69,18 +69,20 @@ class Tensor {
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
-  // ---- metadata
-  const Shape& shape() const { return impl_->shape; }
-  const Shape& strides() const { return impl_->strides; }
-  std::int64_t offset() const { return impl_->offset; }
-  DType dtype() const { return impl_->dtype; }
-  Device device() const { return impl_->storage->device(); }
-  int dim() const { return static_cast<int>(impl_->shape.size()); }
+  // ---- metadata. Every accessor below throws ember::Error on an undefined tensor.
+  const Shape& shape() const { return checked("shape").shape; }
+  const Shape& strides() const { return checked("strides").strides; }
+  std::int64_t offset() const { return checked("offset").offset; }
+  DType dtype() const { return checked("dtype").dtype; }
+  Device device() const { return checked("device").storage->device(); }
+  int dim() const { return static_cast<int>(checked("dim").shape.size()); }
   std::int64_t size(std::int64_t d) const;
   std::int64_t stride(std::int64_t d) const;
-  std::int64_t numel() const { return shape_numel(impl_->shape); }
+  std::int64_t numel() const { return shape_numel(checked("numel").shape); }
   bool is_contiguous() const;
-  const StoragePtr& storage() const { return impl_->storage; }
+  const StoragePtr& storage() const { return checked("storage").storage; }
+  // How many in-place writes the storage has seen (autograd's saved-tensor check; see storage.h).
+  std::uint64_t version() const { return checked("version").storage->version(); }
 
   // Pointer to the first element (storage + offset), typed. T must match dtype().
   template <typename T> T* data_ptr() const;
@@ -120,7 +122,10 @@ class Tensor {
   Tensor matmul(const Tensor& other) const;
 
   // ---- in place. Not recorded by autograd: they refuse to touch a tensor that requires grad
-  // while grad mode is on (use them under NoGradGuard, as optimizers do).
+  // while grad mode is on (use them under NoGradGuard, as optimizers do). Each bumps the storage's
+  // version, so a backward that saved this storage refuses to run on the changed values. A
+  // destination whose elements overlap one another (an expand()ed view) is refused; a source that
+  // overlaps the destination in part is read through a temporary copy.
   Tensor& zero_();
   Tensor& fill_(double value);
   Tensor& copy_(const Tensor& src);  // src broadcast to this shape, dtype converted
@@ -131,14 +136,24 @@ class Tensor {
   // ---- autograd
   bool requires_grad() const;
   Tensor& requires_grad_(bool wants_grad = true);
-  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  bool is_leaf() const { return checked("is_leaf").grad_fn == nullptr; }
   Tensor grad() const;  // undefined until a backward pass reaches this leaf
   void set_grad(const Tensor& grad);
-  const std::shared_ptr<autograd::Node>& grad_fn() const { return impl_->grad_fn; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return checked("grad_fn").grad_fn; }
   // Reverse-mode pass from this tensor. gradient defaults to 1 for a single-element tensor.
   void backward(const Tensor& gradient = {}, bool retain_graph = false) const;
 
  private:
+  const TensorImpl& checked(const char* accessor) const {
+    if (!impl_) throw_undefined(accessor);
+    return *impl_;
+  }
+  const Tensor& self(const char* accessor) const {
+    checked(accessor);
+    return *this;
+  }
+  [[noreturn]] static void throw_undefined(const char* accessor);
+
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -1,8 +1,13 @@
 // Module bookkeeping: registration, traversal, modes, device moves and state dicts.
 #include "nn/module.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <set>
+#include <typeinfo>
 
 #include "autograd/grad_mode.h"
 #include "ops/copy.h"
@@ -11,9 +16,14 @@ namespace ember::nn {
 
 namespace {
 
-void check_name(const std::string& name, const char* what) {
-  EMBER_CHECK(!name.empty() && name.find('.') == std::string::npos,
-              "Module: {} name '{}' must be non-empty and contain no '.'", what, name);
+// The dynamic type of a module, e.g. "ember::nn::Linear", for error messages: a module does not
+// know the path it will be registered under when it registers its own members.
+std::string type_name(const Module& module) {
+  const char* mangled = typeid(module).name();
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> demangled(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+  return status == 0 && demangled ? demangled.get() : mangled;
 }
 
 // Points `t`'s own TensorImpl at `moved`'s data, so every handle to t sees the move.
@@ -29,43 +39,67 @@ void replace_data(const Tensor& t, const Tensor& moved) {
 
 }  // namespace
 
+void Module::check_new_name(const std::string& name, const char* kind) const {
+  EMBER_CHECK(!name.empty() && name.find('.') == std::string::npos,
+              "Module ({}): {} name '{}' must be non-empty and contain no '.'", type_name(*this), kind, name);
+  const auto named = [&](const auto& list) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& entry) { return entry.first == name; });
+  };
+  const char* taken = named(parameters_) ? "parameter" : named(buffers_) ? "buffer" : named(children_) ? "child module" : nullptr;
+  EMBER_CHECK(taken == nullptr, "Module ({}): cannot register a {} named '{}': it already has a {} of that name",
+              type_name(*this), kind, name, taken ? taken : "");
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
-  check_name(name, "parameter");
-  EMBER_CHECK(tensor.defined(), "Module: parameter '{}' is undefined", name);
-  Tensor leaf = tensor.detach();
-  if (requires_grad) leaf.requires_grad_();
+  check_new_name(name, "parameter");
+  EMBER_CHECK(tensor.defined(), "Module ({}): parameter '{}' is undefined", type_name(*this), name);
+  Tensor leaf = tensor.is_leaf() ? tensor : tensor.detach();
+  leaf.requires_grad_(requires_grad);
   parameters_.emplace_back(name, leaf);
   return leaf;
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
-  check_name(name, "buffer");
+  check_new_name(name, "buffer");
+  EMBER_CHECK(tensor.defined(), "Module ({}): buffer '{}' is undefined", type_name(*this), name);
   buffers_.emplace_back(name, tensor.detach());
   return buffers_.back().second;
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
-  check_name(name, "module");
-  EMBER_CHECK(module != nullptr, "Module: child module '{}' is null", name);
+  check_new_name(name, "child module");
+  EMBER_CHECK(module != nullptr, "Module ({}): child module '{}' is null", type_name(*this), name);
+  EMBER_CHECK(module.get() != this, "Module ({}): cannot register a module as its own child '{}'",
+              type_name(*this), name);
   children_.emplace_back(name, std::move(module));
 }
 
-void Module::collect(const std::string& prefix, bool recurse, bool buffers,
+// What a traversal has already reported: a tied tensor or a shared module is listed once.
+struct Module::Visited {
+  std::set<const Module*> modules;
+  std::set<const TensorImpl*> tensors;
+};
+
+void Module::collect(const std::string& prefix, bool recurse, bool buffers, Visited& visited,
                      std::vector<std::pair<std::string, Tensor>>& out) const {
-  for (const auto& [name, t] : buffers ? buffers_ : parameters_) out.emplace_back(prefix + name, t);
+  if (!visited.modules.insert(this).second) return;
+  for (const auto& [name, t] : buffers ? buffers_ : parameters_)
+    if (visited.tensors.insert(t.impl()).second) out.emplace_back(prefix + name, t);
   if (!recurse) return;
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", true, buffers, out);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", true, buffers, visited, out);
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect("", recurse, false, out);
+  Visited visited;
+  collect("", recurse, false, visited, out);
   return out;
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect("", recurse, true, out);
+  Visited visited;
+  collect("", recurse, true, visited, out);
   return out;
 }
 

@@ -99,6 +99,13 @@ Tensor DecoderLayer::forward_step(const Tensor& x, AttentionCache& self_cache, c
 TokenEmbedding::TokenEmbedding(std::int64_t vocab_size, std::int64_t d_model, double dropout)
     : scale_(std::sqrt(static_cast<double>(d_model))) {
   embedding = register_module("embedding", std::make_shared<Embedding>(vocab_size, d_model));
+  // N(0, 1/d) entries, so that after the sqrt(d) scale of forward() a token embedding has unit
+  // variance per coordinate, the scale of the positional encoding (as fairseq initialises it);
+  // N(0, 1) entries scaled by sqrt(d) would drown the positions.
+  {
+    NoGradGuard no_grad;
+    embedding->weight.mul_(1.0 / scale_);
+  }
   position_ = register_module("position", std::make_shared<PositionalEncoding>(d_model));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout));
 }
@@ -111,12 +118,11 @@ Seq2SeqTransformer::Seq2SeqTransformer(TransformerConfig config) : config_(std::
   check_config(config_);
   src_embed_ = register_module("src_embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
   tgt_embed_ = register_module("tgt_embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
-  auto encoder = register_module("encoder", std::make_shared<Module>());
-  for (std::int64_t i = 0; i < config_.encoder_layers; ++i)
-    encoder_.push_back(encoder->register_module(std::to_string(i), std::make_shared<EncoderLayer>(config_)));
-  auto decoder = register_module("decoder", std::make_shared<Module>());
+  encoder_ = register_module("encoder", std::make_shared<ModuleList<EncoderLayer>>());
+  for (std::int64_t i = 0; i < config_.encoder_layers; ++i) encoder_->push_back(std::make_shared<EncoderLayer>(config_));
+  decoder_ = register_module("decoder", std::make_shared<ModuleList<DecoderLayer>>());
   for (std::int64_t i = 0; i < config_.decoder_layers; ++i)
-    decoder_.push_back(decoder->register_module(std::to_string(i), std::make_shared<DecoderLayer>(config_, true)));
+    decoder_->push_back(std::make_shared<DecoderLayer>(config_, true));
   if (config_.norm_first) {
     encoder_norm_ = register_module("encoder_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
     decoder_norm_ = register_module("decoder_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
@@ -127,14 +133,14 @@ Seq2SeqTransformer::Seq2SeqTransformer(TransformerConfig config) : config_(std::
 Tensor Seq2SeqTransformer::encode(const Tensor& src, const Tensor& src_lengths) {
   check_tokens(src, "Seq2SeqTransformer::encode");
   Tensor x = src_embed_->forward(src);
-  for (auto& layer : encoder_) x = layer->forward(x, src_lengths);
+  for (const auto& layer : *encoder_) x = layer->forward(x, src_lengths);
   return encoder_norm_ ? encoder_norm_->forward(x) : x;
 }
 
 Tensor Seq2SeqTransformer::decode(const Tensor& tgt, const Tensor& memory, const Tensor& src_lengths) {
   check_tokens(tgt, "Seq2SeqTransformer::decode");
   Tensor x = tgt_embed_->forward(tgt);
-  for (auto& layer : decoder_) x = layer->forward(x, memory, src_lengths);
+  for (const auto& layer : *decoder_) x = layer->forward(x, memory, src_lengths);
   if (decoder_norm_) x = decoder_norm_->forward(x);
   return head_->forward(x);
 }
@@ -149,11 +155,11 @@ Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory
   check_tokens(token, "Seq2SeqTransformer::decode_step");
   EMBER_CHECK(token.size(1) == 1,
               "Seq2SeqTransformer::decode_step: expected one token per sequence (B, 1), got {}", token.shape());
-  cache.self.resize(decoder_.size());
-  cache.cross.resize(decoder_.size());
+  cache.self.resize(decoder_->size());
+  cache.cross.resize(decoder_->size());
   Tensor x = tgt_embed_->forward(token, cache.position);
-  for (std::size_t i = 0; i < decoder_.size(); ++i)
-    x = decoder_[i]->forward_step(x, cache.self[i], memory, &cache.cross[i], src_lengths);
+  for (std::size_t i = 0; i < decoder_->size(); ++i)
+    x = (*decoder_)[i]->forward_step(x, cache.self[i], memory, &cache.cross[i], src_lengths);
   cache.position += 1;
   if (decoder_norm_) x = decoder_norm_->forward(x);
   return head_->forward(x);
@@ -162,9 +168,8 @@ Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory
 CausalLM::CausalLM(TransformerConfig config) : config_(std::move(config)) {
   check_config(config_);
   embed_ = register_module("embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
-  auto layers = register_module("layers", std::make_shared<Module>());
-  for (std::int64_t i = 0; i < config_.decoder_layers; ++i)
-    layers_.push_back(layers->register_module(std::to_string(i), std::make_shared<DecoderLayer>(config_, false)));
+  layers_ = register_module("layers", std::make_shared<ModuleList<DecoderLayer>>());
+  for (std::int64_t i = 0; i < config_.decoder_layers; ++i) layers_->push_back(std::make_shared<DecoderLayer>(config_, false));
   if (config_.norm_first) final_norm_ = register_module("final_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
   head_ = register_module("head", std::make_shared<Linear>(config_.d_model, config_.vocab_size));
 }
@@ -172,7 +177,7 @@ CausalLM::CausalLM(TransformerConfig config) : config_(std::move(config)) {
 Tensor CausalLM::forward(const Tensor& tokens) {
   check_tokens(tokens, "CausalLM");
   Tensor x = embed_->forward(tokens);
-  for (auto& layer : layers_) x = layer->forward(x);
+  for (const auto& layer : *layers_) x = layer->forward(x);
   if (final_norm_) x = final_norm_->forward(x);
   return head_->forward(x);
 }
@@ -182,9 +187,9 @@ Tensor CausalLM::forward_step(const Tensor& token, DecoderCache& cache) {
   check_tokens(token, "CausalLM::forward_step");
   EMBER_CHECK(token.size(1) == 1, "CausalLM::forward_step: expected one token per sequence (B, 1), got {}",
               token.shape());
-  cache.self.resize(layers_.size());
+  cache.self.resize(layers_->size());
   Tensor x = embed_->forward(token, cache.position);
-  for (std::size_t i = 0; i < layers_.size(); ++i) x = layers_[i]->forward_step(x, cache.self[i]);
+  for (std::size_t i = 0; i < layers_->size(); ++i) x = (*layers_)[i]->forward_step(x, cache.self[i]);
   cache.position += 1;
   if (final_norm_) x = final_norm_->forward(x);
   return head_->forward(x);

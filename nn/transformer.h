@@ -96,8 +96,8 @@ class Seq2SeqTransformer : public Module {
  private:
   TransformerConfig config_;
   std::shared_ptr<TokenEmbedding> src_embed_, tgt_embed_;
-  std::vector<std::shared_ptr<EncoderLayer>> encoder_;
-  std::vector<std::shared_ptr<DecoderLayer>> decoder_;
+  std::shared_ptr<ModuleList<EncoderLayer>> encoder_;
+  std::shared_ptr<ModuleList<DecoderLayer>> decoder_;
   std::shared_ptr<LayerNorm> encoder_norm_, decoder_norm_;  // pre-norm only
   std::shared_ptr<Linear> head_;
 };
@@ -113,7 +113,7 @@ class CausalLM : public Module {
  private:
   TransformerConfig config_;
   std::shared_ptr<TokenEmbedding> embed_;
-  std::vector<std::shared_ptr<DecoderLayer>> layers_;
+  std::shared_ptr<ModuleList<DecoderLayer>> layers_;
   std::shared_ptr<LayerNorm> final_norm_;  // pre-norm only
   std::shared_ptr<Linear> head_;
 };

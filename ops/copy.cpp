@@ -2,6 +2,7 @@
 #include "ops/copy.h"
 
 #include "core/factory.h"
+#include "core/memory_overlap.h"
 #include "ops/view.h"
 
 namespace ember {
@@ -16,8 +17,11 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
   EMBER_CHECK(broadcast_shapes(dst.shape(), src.shape(), op) == dst.shape(),
               "{}: source of shape {} does not broadcast to destination {}", op, src.shape(),
               dst.shape());
+  check_no_internal_overlap(dst, op);
   Tensor source = src.device() == dst.device() ? src : src.detach().to(dst.device());
+  if (memory_overlap(dst, source) == Overlap::Partial) source = source.detach().clone();
   kernels::copy_stub(dst.device())(source, dst);
+  dst.storage()->bump_version();
 }
 
 Tensor with_gemm_rows(const Tensor& t) {

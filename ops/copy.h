@@ -18,7 +18,9 @@ extern DispatchStub<copy_fn> copy_stub;
 extern DispatchStub<fill_fn> fill_stub;
 }  // namespace kernels
 
-// Copies src's values into dst (broadcasting src), without autograd. Checks shapes and devices.
+// Copies src's values into dst (broadcasting src), without autograd. Checks shapes and devices,
+// refuses a dst whose elements overlap, reads a src that overlaps dst in part through a copy, and
+// bumps dst's storage version (core/storage.h).
 void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 
 // t detached, as is when GEMM can read its rows in place (unit last-dim stride, row stride at least

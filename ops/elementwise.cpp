@@ -48,7 +48,7 @@ Tensor unary_with_backward(UnaryOp op, BinaryOp backward_op, const Tensor& x, do
   Tensor saved = (save_output ? y : x).detach();
   return record(name, y, {x}, [=](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{binary_op(backward_op, g, saved, alpha, name)};
-  });
+  }, {saved});
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return record("mul", out, {a, b}, [keep_a, keep_b, sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<bool>& needs) {
     return std::vector<Tensor>{needs[0] ? sum_to(mul(g, keep_b), sa) : Tensor(),
                                needs[1] ? sum_to(mul(g, keep_a), sb) : Tensor()};
-  });
+  }, {keep_a, keep_b});
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
@@ -97,7 +97,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
     // d(a/b)/db = -(a/b)/b
     return std::vector<Tensor>{needs[0] ? sum_to(ga, sa) : Tensor(),
                                needs[1] ? sum_to(neg(mul(ga, keep_out)), sb) : Tensor()};
-  });
+  }, {keep_b, keep_out});
 }
 
 Tensor add(const Tensor& a, double b) {
@@ -135,7 +135,7 @@ Tensor rdiv(const Tensor& a, double b) {
   Tensor keep_a = a.detach(), keep_out = out.detach();
   return record("rdiv", out, {a}, [keep_a, keep_out](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{neg(div(mul(g, keep_out), keep_a))};  // d(b/a)/da = -(b/a)/a
-  });
+  }, {keep_a, keep_out});
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::Eq, a, b, 1.0, "eq"); }
@@ -157,7 +157,7 @@ Tensor exp(const Tensor& x) {
   Tensor saved = autograd::any_requires_grad({x}) ? y.detach() : Tensor();
   return record("exp", y, {x}, [saved](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{mul(g, saved)};
-  });
+  }, {saved});
 }
 
 Tensor log(const Tensor& x) {
@@ -165,7 +165,7 @@ Tensor log(const Tensor& x) {
   Tensor saved = autograd::any_requires_grad({x}) ? x.detach() : Tensor();
   return record("log", y, {x}, [saved](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{div(g, saved)};
-  });
+  }, {saved});
 }
 
 Tensor sqrt(const Tensor& x) {
@@ -210,7 +210,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     Tensor zero = zeros({}, TensorOptions(g.dtype(), g.device()));
     return std::vector<Tensor>{needs[0] ? sum_to(where(keep_c, g, zero), sa) : Tensor(),
                                needs[1] ? sum_to(where(keep_c, zero, g), sb) : Tensor()};
-  });
+  }, {keep_c});
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {

@@ -38,7 +38,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
     Tensor dw = zeros(wshape, TensorOptions(g.dtype(), g.device()));
     kernels::embedding_backward_stub(g.device())(g.contiguous(), idx, dw);
     return std::vector<Tensor>{dw};
-  });
+  }, {idx});
 }
 
 }  // namespace ember

@@ -43,7 +43,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     Tensor db = needs[2] ? empty(w.shape(), opts) : Tensor();
     kernels::layer_norm_backward_stub(xc.device())(g.contiguous(), xc, mean, rstd, w, dx, dw, db);
     return std::vector<Tensor>{needs[0] ? dx : Tensor(), dw, db};
-  });
+  }, {xc, w});
 }
 
 }  // namespace ember

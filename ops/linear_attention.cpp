@@ -45,7 +45,7 @@ Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v
     kernels::causal_linear_attention_backward_stub(g.device())(qd, kd, vd, saved_out, inv_denom, with_gemm_rows(g), dq,
                                                                dk, dv, eps, chunk_size);
     return std::vector<Tensor>{needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
-  });
+  }, {qd, kd, vd, saved_out});
 }
 
 }  // namespace ember

@@ -48,7 +48,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
     const double scale = g.item<double>() / static_cast<double>(count);
     kernels::cross_entropy_backward_stub(x.device())(x, t, lse, dx, scale, options.ignore_index, options.label_smoothing);
     return std::vector<Tensor>{dx.reshape(shape)};
-  });
+  }, {x, t});
 }
 
 }  // namespace ember

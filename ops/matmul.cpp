@@ -30,6 +30,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, DType out_dtype) {
   shape_a.insert(shape_a.end(), {a.shape()[da - 2], k_a});
   shape_b.insert(shape_b.end(), {k_b, b.shape()[db - 1]});
   out_shape.insert(out_shape.end(), {a.shape()[da - 2], b.shape()[db - 1]});
+  check_shape(out_shape, "matmul");
   Tensor out = empty(out_shape, TensorOptions(out_dtype, a.device()));
   kernels::matmul_stub(a.device())(a.detach().expand(shape_a), b.detach().expand(shape_b), out);
   return out;
@@ -53,7 +54,7 @@ Tensor matmul_recorded(const Tensor& a, const Tensor& b, const Tensor& a_low, co
     if (needs[0]) ga = sum_to(product(g, transpose(keep_b, -1, -2)), sa);
     if (needs[1]) gb = sum_to(product(transpose(keep_a, -1, -2), g), sb);
     return std::vector<Tensor>{ga, gb};
-  });
+  }, {keep_a, keep_b});
 }
 
 }  // namespace

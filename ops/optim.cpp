@@ -36,12 +36,18 @@ void check_like_param(const Tensor& t, const Tensor& param, std::string_view wha
               t.shape(), t.strides());
 }
 
+// A learning rate set after construction (a group's lr, a scheduler) is checked here too.
+void check_lr(double lr, std::string_view op) {
+  EMBER_CHECK(std::isfinite(lr) && lr >= 0, "{}: invalid lr {} (expected a finite value >= 0)", op, lr);
+}
+
 }  // namespace
 
 void fused_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                     const SgdStepOptions& options) {
   constexpr std::string_view op = "SGD";
   check_param(param, op);
+  check_lr(options.lr, op);
   check_like_param(grad, param, "grad", op);
   EMBER_CHECK(momentum_buffer.defined() == (options.momentum != 0),
               "{}: a momentum buffer is needed exactly when momentum != 0 (momentum {}, parameter {})",
@@ -51,6 +57,8 @@ void fused_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momen
               "{}: nesterov needs momentum > 0 and dampening 0, got momentum {} and dampening {}", op,
               options.momentum, options.dampening);
   kernels::sgd_step_stub(param.device())(param, grad, momentum_buffer, options);
+  for (const Tensor& written : {param, momentum_buffer})
+    if (written.defined()) written.storage()->bump_version();
 }
 
 void fused_adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
@@ -58,6 +66,7 @@ void fused_adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_
                      const AdamStepOptions& o) {
   const std::string_view op = o.rectified ? "RAdam" : o.decoupled_weight_decay ? "AdamW" : "Adam";
   check_param(param, op);
+  check_lr(o.lr, op);
   check_like_param(grad, param, "grad", op);
   check_like_param(exp_avg, param, "exp_avg", op);
   check_like_param(exp_avg_sq, param, "exp_avg_sq", op);
@@ -97,6 +106,8 @@ void fused_adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_
     }
   }
   kernels::adam_step_stub(param.device())(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, c);
+  for (const Tensor& written : {param, exp_avg, exp_avg_sq, max_exp_avg_sq})
+    if (written.defined()) written.storage()->bump_version();
 }
 
 }  // namespace ember

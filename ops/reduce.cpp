@@ -114,7 +114,7 @@ Tensor max(const Tensor& x, const Shape& dims, bool keepdim) {
     Tensor is_max = eq(saved_x, saved_max);
     Tensor count = sum(is_max, Shape(rd.begin(), rd.end()), true);
     return std::vector<Tensor>{mul(is_max, div(reshape(g, saved_max.shape()), count))};
-  });
+  }, {saved_x, saved_max});
 }
 
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {

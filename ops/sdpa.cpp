@@ -76,7 +76,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     auto result = [&](const Tensor& grad) { return grad.dtype() == result_dtype ? grad : grad.to(result_dtype); };
     return std::vector<Tensor>{needs[0] ? result(dq) : Tensor(), needs[1] ? result(dk) : Tensor(),
                                needs[2] ? result(dv) : Tensor()};
-  });
+  }, {qd, kd, vd, lengths, saved_out});
 }
 
 }  // namespace ember

@@ -29,12 +29,13 @@ Tensor softmax_impl(const Tensor& x, std::int64_t dim, bool log) {
   Tensor out = d == last ? y : transpose(y, d, last);
   if (!autograd::any_requires_grad({x})) return out;
   // y detached: when d is last, out *is* y, and a closure holding it would keep its own node alive.
-  return autograd::record(name, out, {x}, [y = y.detach(), d, last, log](const Tensor& g, const std::vector<bool>&) {
+  Tensor saved_y = y.detach();
+  return autograd::record(name, out, {x}, [y = saved_y, d, last, log](const Tensor& g, const std::vector<bool>&) {
     Tensor gl = (d == last ? g : transpose(g, d, last)).contiguous();
     Tensor dx = empty(gl.shape(), TensorOptions(gl.dtype(), gl.device()));
     kernels::softmax_backward_stub(gl.device())(gl, y, dx, log);
     return std::vector<Tensor>{d == last ? dx : transpose(dx, d, last)};
-  });
+  }, {saved_y});
 }
 
 }  // namespace

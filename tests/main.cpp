@@ -1,3 +1,14 @@
-// doctest's main for the Ember test binary.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// doctest's main for the Ember test binary. `ember_tests --ember-child NAME` runs one death-test
+// body instead (tests/child_process.h).
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include <string_view>
+
+#include "child_process.h"
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[1]) == "--ember-child") return ember::testing::run_child_body(argv[2]);
+  doctest::Context context(argc, argv);
+  return context.run();
+}

@@ -15,6 +15,8 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
   const bool inf_norm = std::isinf(norm_type) && norm_type > 0;
   EMBER_CHECK(inf_norm || norm_type > 0, "clip_grad_norm: norm_type must be positive or infinity, got {}",
               norm_type);
+  EMBER_CHECK(max_norm >= 0, "clip_grad_norm: max_norm must be >= 0 (inf: no clipping), got {}",
+              max_norm);
   NoGradGuard no_grad;
   std::vector<Tensor> grads;
   for (const Tensor& p : params) {

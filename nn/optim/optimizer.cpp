@@ -2,6 +2,7 @@
 // call of a fused kernel from ops/optim.h per parameter.
 #include "nn/optim/optimizer.h"
 
+#include <cmath>
 #include <set>
 
 #include "autograd/grad_mode.h"
@@ -17,9 +18,11 @@ std::string state_key(std::size_t g, std::size_t i, std::string_view name) {
   return fmt::format("state.{}.{}.{}", g, i, name);
 }
 
+// Every option is a finite number; NaN or inf would only surface steps later as NaN weights.
 void check_option(bool ok, std::string_view optimizer, std::string_view option, double value,
                   std::string_view expected) {
-  EMBER_CHECK(ok, "{}: invalid {} {} (expected {})", optimizer, option, value, expected);
+  EMBER_CHECK(ok && std::isfinite(value), "{}: invalid {} {} (expected a finite value {})", optimizer,
+              option, value, expected);
 }
 
 void check_betas(std::string_view optimizer, std::pair<double, double> betas) {
