@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdint>
@@ -284,7 +285,10 @@ void sync_to_disk(const std::string& file, const std::string& target) {
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
-  const std::string temp = path + ".tmp";
+  // A temporary name of this process and call alone: two writers of one path (two threads, two
+  // processes) never write into each other's temporary file; the last rename wins whole.
+  static std::atomic<std::uint64_t> writes{0};
+  const std::string temp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), writes++);
   try {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     EMBER_CHECK(out.is_open(), "cannot write {}: cannot create {}: {}", path, temp, errno_message());

@@ -26,7 +26,7 @@ using Metadata = std::map<std::string, std::string>;
 // Writes `tensors` to `path` in the safetensors format, tensor data laid out by decreasing element
 // size, then name (so every tensor is aligned to its element size).
 // Non-contiguous or CUDA tensors are copied to contiguous CPU memory first. Atomic: the file is
-// written to `path + ".tmp"` and renamed over `path`, so `path` always holds either the old file or
+// written to a temporary `path.tmp.<pid>.<n>` and renamed over `path`, so `path` always holds either the old file or
 // the complete new one. Any failure throws ember::Error naming the file.
 void save_safetensors(const StateDict& tensors, const std::string& path, const Metadata& metadata = {});
 
@@ -40,7 +40,8 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata = nullptr
 StateDict load_safetensors_from_memory(std::string_view bytes, Metadata* metadata = nullptr,
                                        const std::string& name = "<memory>");
 
-// Writes a file atomically: `write` fills a stream for `path + ".tmp"`, which is flushed to disk and
+// Writes a file atomically: `write` fills a stream for a temporary file beside `path`, named
+// `path.tmp.<pid>.<n>` (unique to the process and the call), which is flushed to disk and
 // renamed over `path`. On any failure (including an exception from `write`) the temporary file is
 // removed, `path` is left untouched and ember::Error naming the file is thrown (exceptions from
 // `write` propagate unchanged).

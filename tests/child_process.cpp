@@ -56,7 +56,7 @@ std::string ChildOutcome::describe() const {
   return text.str();
 }
 
-ChildOutcome run_in_child(const std::string& name, double timeout_seconds) {
+ChildOutcome run_program(const std::vector<std::string>& argv, double timeout_seconds) {
   char log_path[] = "/tmp/ember_child_XXXXXX";
   const int log_fd = mkstemp(log_path);
   ChildOutcome outcome;
@@ -68,14 +68,16 @@ ChildOutcome run_in_child(const std::string& name, double timeout_seconds) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  std::string self = "/proc/self/exe", flag = "--ember-child", body = name;
-  char* argv[] = {self.data(), flag.data(), body.data(), nullptr};
+  std::vector<std::string> words = argv;
+  std::vector<char*> pointers;
+  for (std::string& word : words) pointers.push_back(word.data());
+  pointers.push_back(nullptr);
   pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
+  const int spawned = posix_spawnp(&pid, words.front().c_str(), &actions, nullptr, pointers.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(log_fd);
   if (spawned != 0) {
-    outcome.output = std::string("posix_spawn failed: ") + std::strerror(spawned);
+    outcome.output = std::string("cannot start ") + words.front() + ": " + std::strerror(spawned);
     unlink(log_path);
     return outcome;
   }
@@ -98,6 +100,10 @@ ChildOutcome run_in_child(const std::string& name, double timeout_seconds) {
   outcome.output = read_file(log_path);
   unlink(log_path);
   return outcome;
+}
+
+ChildOutcome run_in_child(const std::string& name, double timeout_seconds) {
+  return run_program({"/proc/self/exe", "--ember-child", name}, timeout_seconds);
 }
 
 }  // namespace ember::testing

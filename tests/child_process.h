@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace ember::testing {
 
@@ -25,6 +26,10 @@ struct ChildOutcome {
 
 // Runs the body registered as `name` in a child process, killing it after timeout_seconds.
 ChildOutcome run_in_child(const std::string& name, double timeout_seconds = 120);
+
+// Runs a program (looked up on PATH) with these arguments, no shell involved. A program that
+// cannot be started gives exited == false, signal == 0, and the reason in output.
+ChildOutcome run_program(const std::vector<std::string>& argv, double timeout_seconds = 120);
 
 // The child's side: runs the named body and returns its exit code (2 for an unknown name).
 int run_child_body(const std::string& name);

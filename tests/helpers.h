@@ -7,6 +7,20 @@
 
 namespace ember::testing {
 
+// Whether this binary is built with ThreadSanitizer (scripts/test-tsan.sh): there, OpenMP keeps one
+// thread per calling thread, since TSan cannot see libgomp's own synchronisation.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
 // Standard normal float64 leaf that requires grad.
 inline Tensor input(const Shape& shape) { return randn(shape, kFloat64).requires_grad_(); }
 

@@ -25,9 +25,10 @@ struct LoadedCheckpoint {
   bool finished = false;
 };
 
-// Restores everything save_checkpoint wrote; ember::Error names the file and what is wrong
-// (corrupt file, another run's checkpoint, missing or mis-shaped entries).
+// Restores everything save_checkpoint wrote. BadInput (exit_codes.h) names the file and what is
+// wrong: a corrupt file, another run's checkpoint, missing or mis-shaped entries, a step outside
+// [0, max_step], a negative or non-finite elapsed time.
 LoadedCheckpoint load_checkpoint(const std::string& path, const TrainingParts& parts,
-                                 const ember::nn::Metadata& identity);
+                                 const ember::nn::Metadata& identity, std::int64_t max_step);
 
 }  // namespace copy_task

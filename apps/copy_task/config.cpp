@@ -1,4 +1,4 @@
-// Command line of the copy task (CLI11) and the protocol/scale presets.
+// Command line of the copy task (CLI11), the protocol/scale presets, run.json and resume rules.
 #include "config.h"
 
 #include <CLI/CLI.hpp>
@@ -6,10 +6,16 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+
+#include "exit_codes.h"
+#include "flags.h"
 
 namespace copy_task {
 
 namespace {
+
+namespace fs = std::filesystem;
 
 struct Preset {
   std::int64_t layers, heads, d_model, d_ff, batch, steps, lr_drop_step, eval_sequences;
@@ -37,7 +43,115 @@ std::string timestamp() {
   return buffer;
 }
 
+long long available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  long long kib = 0;
+  while (in >> key) {
+    if (key == "MemAvailable:" && in >> kib) return kib * 1024;
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;  // unknown: no limit
+}
+
+// The flags whose value is part of a run's identity, with their run.json key.
+struct Setting {
+  const char* flag;
+  const char* key;
+};
+constexpr Setting kSettings[] = {
+    {"--protocol", "protocol"},     {"--scale", "scale"},
+    {"--layers", "layers"},         {"--heads", "heads"},
+    {"--d-model", "d_model"},       {"--d-ff", "d_ff"},
+    {"--dropout", "dropout"},       {"--batch", "batch"},
+    {"--steps", "steps"},           {"--lr", "lr"},
+    {"--lr-drop-step", "lr_drop_step"}, {"--lr-drop-factor", "lr_drop_factor"},
+    {"--optimizer", "optimizer"},   {"--seq-lens", "seq_lens"},
+    {"--attention", "attention"},   {"--device", "device"},
+    {"--precision", "precision"},   {"--seed", "seed"},
+    {"--eval-sequences", "eval_sequences"}, {"--log-every", "log_every"},
+    {"--no-sweep", "sweep"},        {"--sweep-max", "sweep_max"},
+    {"--sweep-budget", "sweep_budget_s"}, {"--sweep-batch", "sweep_batch"},
+};
+
+std::string attention_text(const std::vector<ember::nn::AttentionKind>& kinds) {
+  return kinds.size() == 2 ? "both" : ember::nn::attention_kind_name(kinds.front());
+}
+
+// `--resume X`: X is a run folder, or a file inside one (a checkpoint).
+fs::path run_folder_of(const std::string& resume) {
+  fs::path path(resume);
+  if (fs::is_regular_file(path)) path = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  return path;
+}
+
+Config resumed_config(const std::string& resume, const Config& given, const CLI::App& app) {
+  const fs::path folder = run_folder_of(resume);
+  const fs::path run_json = folder / "run.json";
+  if (!fs::is_regular_file(run_json))
+    bad_input("--resume {}: there is no run.json in '{}', so it is not a copy_task run folder", resume, folder.string());
+  nlohmann::json stored_json;
+  try {
+    std::ifstream in(run_json);
+    stored_json = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    bad_input("--resume {}: {} is not valid JSON: {}", resume, run_json.string(), e.what());
+  }
+  Config stored = config_from_json(stored_json, run_json.string());
+  const nlohmann::json wanted = to_json(given);
+  for (const Setting& s : kSettings) {
+    if (app.count(s.flag) == 0) continue;
+    if (wanted.at(s.key) == stored_json.at(s.key)) continue;
+    if (std::string(s.key) == "sweep")
+      bad_input("--resume {}: this run {} the timing sweep; resume without --no-sweep", resume,
+                stored.sweep ? "includes" : "skips");
+    bad_input("--resume {}: {} is {} in this run (run.json) but {} was given; resume without it, or start a "
+                "new run in another --out", resume, s.flag, stored_json.at(s.key).dump(), wanted.at(s.key).dump());
+  }
+  if (app.count("--out") && fs::weakly_canonical(given.out) != fs::weakly_canonical(folder))
+    bad_input("--resume {} and --out {} name different folders", resume, given.out);
+  if (app.count("--threads") && given.threads != stored.threads) {
+    fmt::print("note: --threads {} differs from the {} this run started with: the result stays correct, but is "
+               "no longer guaranteed to be bit-identical to an uninterrupted run\n", given.threads, stored.threads);
+    stored.threads = given.threads;
+  }
+  if (app.count("--checkpoint-every")) stored.checkpoint_every = given.checkpoint_every;
+  stored.out = folder.string();
+  stored.resume = resume;
+  stored.resumed = true;
+  return stored;
+}
+
+// A new run may only write into a folder that does not exist yet or is empty.
+void check_new_output(const Config& c) {
+  std::error_code ec;
+  if (!fs::exists(c.out, ec)) return;
+  if (!fs::is_directory(c.out, ec)) bad_input("--out {}: exists and is not a folder", c.out);
+  if (!fs::is_empty(c.out, ec))
+    bad_input("--out {}: the folder is not empty. To continue the run there: copy_task --resume {}; to start a "
+              "new run, name another --out (or leave it out for results/copy_task/<timestamp>)", c.out,
+              shell_quoted(c.out));
+}
+
+void check_memory(const Config& c) {
+  const long long available = available_memory_bytes();
+  if (available <= 0) return;
+  for (std::int64_t n : c.seq_lens) {
+    const double need = estimated_training_bytes(c, n);
+    if (need > 0.8 * static_cast<double>(available))
+      bad_input("this configuration needs about {:.1f} GiB per training step at N={} (layers {}, d_model {}, d_ff {}, "
+                "batch {}), but only {:.1f} GiB of memory are available; reduce the sizes",
+                need / (1 << 30), n, c.layers, c.d_model, c.d_ff, c.batch, static_cast<double>(available) / (1 << 30));
+  }
+}
+
 }  // namespace
+
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
 ember::Device Config::device_value() const {
   if (device == "cuda") return ember::kCUDA;
@@ -56,63 +170,158 @@ std::string Config::describe() const {
       device, precision, threads > 0 ? threads : ember::get_num_threads(), seed);
 }
 
+nlohmann::json to_json(const Config& c) {
+  return {{"protocol", c.protocol == Protocol::Paper ? "paper" : "seed"},
+          {"scale", c.scale},
+          {"layers", c.layers},
+          {"heads", c.heads},
+          {"d_model", c.d_model},
+          {"d_ff", c.d_ff},
+          {"dropout", c.dropout},
+          {"batch", c.batch},
+          {"steps", c.steps},
+          {"lr", c.lr},
+          {"lr_drop_step", c.lr_drop_step},
+          {"lr_drop_factor", c.lr_drop_factor},
+          {"optimizer", c.optimizer},
+          {"seq_lens", c.seq_lens},
+          {"attention", attention_text(c.kinds)},
+          {"device", c.device},
+          {"precision", c.precision},
+          {"threads", c.threads},
+          {"seed", c.seed},
+          {"eval_sequences", c.eval_sequences},
+          {"log_every", c.log_every},
+          {"sweep", c.sweep},
+          {"sweep_max", c.sweep_max},
+          {"sweep_budget_s", c.sweep_budget_s},
+          {"sweep_batch", c.sweep_batch},
+          {"checkpoint_every", c.checkpoint_every}};
+}
+
+Config config_from_json(const nlohmann::json& j, const std::string& path) {
+  Config c;
+  try {
+    const std::string protocol = j.at("protocol").get<std::string>();
+    if (protocol != "paper" && protocol != "seed") throw std::runtime_error("protocol is '" + protocol + "'");
+    c.protocol = protocol == "paper" ? Protocol::Paper : Protocol::Seed;
+    j.at("scale").get_to(c.scale);
+    j.at("layers").get_to(c.layers);
+    j.at("heads").get_to(c.heads);
+    j.at("d_model").get_to(c.d_model);
+    j.at("d_ff").get_to(c.d_ff);
+    j.at("dropout").get_to(c.dropout);
+    j.at("batch").get_to(c.batch);
+    j.at("steps").get_to(c.steps);
+    j.at("lr").get_to(c.lr);
+    j.at("lr_drop_step").get_to(c.lr_drop_step);
+    j.at("lr_drop_factor").get_to(c.lr_drop_factor);
+    j.at("optimizer").get_to(c.optimizer);
+    j.at("seq_lens").get_to(c.seq_lens);
+    const std::string attention = j.at("attention").get<std::string>();
+    c.kinds = attention == "both" ? std::vector{ember::nn::AttentionKind::Softmax, ember::nn::AttentionKind::Linear}
+                                  : std::vector{ember::nn::parse_attention_kind(attention)};
+    j.at("device").get_to(c.device);
+    j.at("precision").get_to(c.precision);
+    j.at("threads").get_to(c.threads);
+    j.at("seed").get_to(c.seed);
+    j.at("eval_sequences").get_to(c.eval_sequences);
+    j.at("log_every").get_to(c.log_every);
+    j.at("sweep").get_to(c.sweep);
+    j.at("sweep_max").get_to(c.sweep_max);
+    j.at("sweep_budget_s").get_to(c.sweep_budget_s);
+    j.at("sweep_batch").get_to(c.sweep_batch);
+    j.at("checkpoint_every").get_to(c.checkpoint_every);
+  } catch (const std::exception& e) {
+    bad_input("{} is damaged or from another version of copy_task: {}", path, e.what());
+  }
+  const bool sane = c.layers > 0 && c.heads > 0 && c.d_model > 0 && c.d_model % c.heads == 0 && c.d_ff > 0 &&
+                    c.batch > 0 && c.steps >= 0 && c.lr > 0 && c.log_every > 0 && !c.seq_lens.empty() &&
+                    c.eval_sequences > 0 && c.sweep_batch > 0 && c.sweep_max > 0;
+  if (!sane) bad_input("{} holds an impossible configuration", path);
+  return c;
+}
+
+double estimated_training_bytes(const Config& c, std::int64_t seq_len) {
+  const double d = static_cast<double>(c.d_model), ff = static_cast<double>(c.d_ff);
+  const double layers = static_cast<double>(c.layers) * (c.protocol == Protocol::Seed ? 2.5 : 1.0);
+  const double tokens = static_cast<double>(c.batch) * (2.0 * static_cast<double>(seq_len) + 2.0);
+  const double parameters = layers * (4 * d * d + 2 * d * ff) + 2 * 11 * d;
+  // Weights, gradients and two optimizer moments; per token and layer, the activations that
+  // backward keeps (projections, attention output, feed-forward, norms, dropout masks).
+  const double floats = 4 * parameters + tokens * layers * (14 * d + 3 * ff);
+  return 4 * floats;
+}
+
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {
+  using flags::whole_number;
   CLI::App app{"Ember copy task: replicates and extends 'Replication of Transformers are RNNs' "
                "(Do & Bergner 2022). Trains softmax and linear attention Transformers to copy "
                "sequences, evaluates them by greedy generation, times both up to long sequences, "
-               "and writes CSVs, plots and report.md."};
+               "and writes CSVs, plots and report.md.\n\n"
+               "Exit codes: 0 success; 1 environment failure (I/O, disk full, out of memory); 2 bad input (flags, "
+               "output folder, a corrupt or mismatched checkpoint); 130 interrupted (Ctrl-C or SIGTERM: a checkpoint "
+               "is written and the resume command printed; a second Ctrl-C stops at once).\n"
+               "Resume: --resume DIR alone continues the run in DIR with the configuration stored in DIR/run.json; "
+               "flags given with it must agree, except --threads and --checkpoint-every."};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
   Config c;
-  std::string protocol = "paper", attention = "both";
+  std::string protocol = "paper", attention = "both", seq_lens;
   app.add_option("--protocol", protocol, "paper: decoder-only CausalLM (Katharopoulos et al.); seed: encoder-decoder (Do & Bergner)")
       ->check(CLI::IsMember({"paper", "seed"}));
   app.add_option("--scale", c.scale, "small (default; minutes on 2 CPU cores) or full (the study's sizes)")
       ->check(CLI::IsMember({"small", "full"}));
-  app.add_option("--layers", c.layers, "decoder layers (and encoder layers for seed)")->check(CLI::PositiveNumber);
-  app.add_option("--heads", c.heads, "attention heads")->check(CLI::PositiveNumber);
-  app.add_option("--d-model", c.d_model, "model width (a multiple of --heads)")->check(CLI::PositiveNumber);
-  app.add_option("--d-ff", c.d_ff, "feed-forward width")->check(CLI::PositiveNumber);
-  app.add_option("--dropout", c.dropout, "dropout probability")->check(CLI::Range(0.0, 0.99));
-  app.add_option("--batch", c.batch, "sequences per step")->check(CLI::PositiveNumber);
-  app.add_option("--steps", c.steps, "training steps per run")->check(CLI::NonNegativeNumber);
-  app.add_option("--lr", c.lr, "learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--layers", c.layers, "decoder layers (and encoder layers for seed)")->check(whole_number(1, 1000));
+  app.add_option("--heads", c.heads, "attention heads")->check(whole_number(1, 1024));
+  app.add_option("--d-model", c.d_model, "model width (a multiple of --heads)")->check(whole_number(1, 1 << 16));
+  app.add_option("--d-ff", c.d_ff, "feed-forward width")->check(whole_number(1, 1 << 18));
+  app.add_option("--dropout", c.dropout, "dropout probability")->check(flags::real_number(0.0, 0.99));
+  app.add_option("--batch", c.batch, "sequences per step")->check(whole_number(1, 1 << 20));
+  app.add_option("--steps", c.steps, "training steps per run")->check(whole_number(0, 1000000000));
+  app.add_option("--lr", c.lr, "learning rate")->check(flags::real_number(0.0, 1.0, /*lo_open=*/true));
   app.add_option("--lr-drop-step", c.lr_drop_step, "multiply the lr by --lr-drop-factor at this step (0: never)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--lr-drop-factor", c.lr_drop_factor, "factor of the lr drop")->check(CLI::Range(0.0, 1.0));
+      ->check(whole_number(0, 1000000000));
+  app.add_option("--lr-drop-factor", c.lr_drop_factor, "factor of the lr drop")
+      ->check(flags::real_number(0.0, 1.0, /*lo_open=*/true));
   app.add_option("--optimizer", c.optimizer, "radam or adam")->check(CLI::IsMember({"radam", "adam"}));
-  app.add_option("--seq-lens,--seq-len", c.seq_lens,
+  app.add_option("--seq-lens,--seq-len", seq_lens,
                  "paper: maximum copied length; seed: copied length of each run (comma-separated)")
-      ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(flags::number_list(1, 4096));
   app.add_option("--attention", attention, "softmax, linear or both")->check(CLI::IsMember({"softmax", "linear", "both"}));
   app.add_option("--device", c.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--precision", c.precision,
                  "fp32, or bf16: matmuls and attention read bfloat16 under autocast, weights stay float32 "
                  "(fast on CUDA; emulated, hence slower, on the CPU)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", c.seed, "random seed (model init, data, dropout)");
-  app.add_option("--out", c.out, "output folder (default results/copy_task/<timestamp>)");
-  app.add_option("--eval-sequences", c.eval_sequences, "held-out sequences for evaluation")->check(CLI::PositiveNumber);
-  app.add_option("--log-every", c.log_every, "steps between metrics.csv rows (0: about 50 rows)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", c.threads, fmt::format("CPU threads (0: all cores; at most {})", ember::max_num_threads()))
+      ->check(whole_number(0, ember::max_num_threads()));
+  app.add_option("--seed", c.seed, "random seed (model init, data, dropout)")->check(flags::unsigned_number());
+  app.add_option("--out", c.out, "output folder for a new run: must not exist or be empty (default results/copy_task/<timestamp>)")
+      ->check(flags::plain_path());
+  app.add_option("--eval-sequences", c.eval_sequences, "held-out sequences for evaluation")->check(whole_number(1, 10000000));
+  app.add_option("--log-every", c.log_every, "steps between metrics.csv rows (0: about 50 rows)")
+      ->check(whole_number(0, 1000000000));
   bool no_sweep = false;
   app.add_flag("--no-sweep", no_sweep, "skip the timing sweep");
-  app.add_option("--sweep-max", c.sweep_max, "largest N of the timing sweep (a power of 2)")->check(CLI::PositiveNumber);
-  app.add_option("--sweep-budget", c.sweep_budget_s, "seconds the timing sweep may take")->check(CLI::PositiveNumber);
-  app.add_option("--sweep-batch", c.sweep_batch, "batch size of the timing sweep")->check(CLI::PositiveNumber);
-  app.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints (0: none)")->check(CLI::NonNegativeNumber);
-  app.add_option("--resume", c.resume, "continue the run in this output folder (or from this checkpoint file)");
+  app.add_option("--sweep-max", c.sweep_max, "largest N of the timing sweep (8 to 16777216)")->check(whole_number(8, 1 << 24));
+  app.add_option("--sweep-budget", c.sweep_budget_s, "seconds the timing sweep may take")
+      ->check(flags::real_number(0.0, 7 * 86400.0, /*lo_open=*/true));
+  app.add_option("--sweep-batch", c.sweep_batch, "batch size of the timing sweep")->check(whole_number(1, 4096));
+  app.add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints (0: only on Ctrl-C and at the end)")
+      ->check(whole_number(0, 1000000000));
+  app.add_option("--resume", c.resume, "continue the run in this folder (or the folder of this checkpoint file)")
+      ->check(flags::plain_path());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     fmt::print("{}", app.help());
-    exit_code = 0;
+    exit_code = kSuccess;
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "copy_task: {}\nRun with --help for the list of flags.\n", e.what());
-    exit_code = 2;
-    return std::nullopt;
+    bad_input("{} (run with --help for the list of flags)", e.what());
   }
   c.protocol = protocol == "paper" ? Protocol::Paper : Protocol::Seed;
+  if (!seq_lens.empty()) c.seq_lens = flags::parse_list(seq_lens);
   Preset p = preset(c.protocol, c.scale);
   auto pick = [](auto& value, auto fallback) {
     if (value == 0) value = fallback;
@@ -131,16 +340,9 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   pick(c.sweep_budget_s, p.sweep_budget_s);
   if (c.optimizer.empty()) c.optimizer = p.optimizer;
   if (c.seq_lens.empty()) c.seq_lens = p.seq_lens;
-  if (c.protocol == Protocol::Paper && c.seq_lens.size() != 1) {
-    fmt::print(stderr, "copy_task: --seq-len for the paper protocol is one maximum length, got {} values\n", c.seq_lens.size());
-    exit_code = 2;
-    return std::nullopt;
-  }
-  if (c.d_model % c.heads != 0) {
-    fmt::print(stderr, "copy_task: --d-model {} is not a multiple of --heads {}\n", c.d_model, c.heads);
-    exit_code = 2;
-    return std::nullopt;
-  }
+  if (c.protocol == Protocol::Paper && c.seq_lens.size() != 1)
+    bad_input("--seq-len for the paper protocol is one maximum length, got {} values", c.seq_lens.size());
+  if (c.d_model % c.heads != 0) bad_input("--d-model {} is not a multiple of --heads {}", c.d_model, c.heads);
   c.sweep = !no_sweep;
   if (attention == "both") {
     c.kinds = {ember::nn::AttentionKind::Softmax, ember::nn::AttentionKind::Linear};
@@ -148,19 +350,18 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
     c.kinds = {ember::nn::parse_attention_kind(attention)};
   }
   if (c.device == "auto") c.device = ember::cuda_is_available() ? "cuda" : "cpu";
-  if (c.device == "cuda" && !ember::cuda_is_available()) {
-    fmt::print(stderr, "copy_task: --device cuda, but no CUDA device is available ({})\n",
-               ember::backend_info());
-    exit_code = 2;
-    return std::nullopt;
-  }
-  if (!c.resume.empty()) {
-    std::filesystem::path r(c.resume);
-    c.out = std::filesystem::is_directory(r) ? r.string() : r.parent_path().string();
-    c.resumed = true;
-  }
-  if (c.out.empty()) c.out = "results/copy_task/" + timestamp();
+  if (c.device == "cuda" && !ember::cuda_is_available())
+    bad_input("--device cuda, but no CUDA device is available ({})", ember::backend_info());
   if (c.log_every == 0) c.log_every = std::max<std::int64_t>(1, c.steps / 50);
+  if (c.threads == 0) c.threads = ember::get_num_threads();
+
+  if (!c.resume.empty()) {
+    c = resumed_config(c.resume, c, app);
+  } else {
+    if (c.out.empty()) c.out = "results/copy_task/" + timestamp();
+    check_new_output(c);
+  }
+  check_memory(c);
   return c;
 }
 

@@ -8,6 +8,12 @@
 //   small (the default): the same protocol at a size that learns the copy within minutes on
 //                 2 CPU cores.
 // Any flag given explicitly overrides the preset.
+//
+// A run folder has an identity: run.json holds the resolved configuration, written when the run
+// starts. `--resume DIR` alone continues that run with that configuration; a flag given with it
+// must agree with run.json, except --threads (allowed, with a note that bit-identity then is not
+// guaranteed) and --checkpoint-every (changes no result). Everything that can fail is checked here,
+// before the folder is touched: flag values, the output folder, the memory the run would need.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +22,7 @@
 #include <vector>
 
 #include <ember/ember.h>
+#include <nlohmann/json.hpp>
 
 namespace copy_task {
 
@@ -49,8 +56,20 @@ struct Config {
   std::string describe() const;  // one line per setting, for report.md
 };
 
-// Parses argv. On --help prints usage and returns nullopt with exit_code 0; on a bad flag or value
-// prints one line naming the problem and returns nullopt with exit_code 2.
+// The settings that define a run, as stored in run.json (everything but out/resume).
+nlohmann::json to_json(const Config& config);
+// Reads run.json's settings back; BadInput names the file and the first bad entry.
+Config config_from_json(const nlohmann::json& json, const std::string& path);
+
+// Rough bytes a training step needs (weights, gradients, optimizer state, activations).
+double estimated_training_bytes(const Config& config, std::int64_t seq_len);
+
+// `text` as one shell word a user can paste (single-quoted, ' written as '\''): for the resume
+// command that copy_task prints.
+std::string shell_quoted(const std::string& text);
+
+// Parses argv. On --help prints usage and returns nullopt with exit_code 0; a bad flag, value,
+// output folder or resume request throws BadInput (exit_codes.h) naming the problem.
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code);
 
 }  // namespace copy_task

@@ -58,11 +58,15 @@ class LmModel final : public CopyModel {
             batch.inputs.numel()};
   }
 
-  EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences) override {
+  EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) override {
     EvalResult result;
     double correct = 0, total = 0, exact = 0;
     const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
     for (std::int64_t k = 0; k < batches; ++k) {
+      if (stop.load()) {
+        result.interrupted = true;
+        return result;
+      }
       // Copied lengths spread evenly over 1..max_len, one length per batch.
       const std::int64_t n = std::max<std::int64_t>(1, (k + 1) * max_len_ / batches);
       LmBatch batch = make_lm_batch(eval_seed, k, config_.batch, max_len_, n);
@@ -103,11 +107,15 @@ class Seq2SeqModel final : public CopyModel {
     return {cross_entropy(logits, targets), scored_accuracy(logits, targets), batch.src.numel() + batch.tgt_in.numel()};
   }
 
-  EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences) override {
+  EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) override {
     EvalResult result;
     double correct = 0, total = 0, exact = 0;
     const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
     for (std::int64_t k = 0; k < batches; ++k) {
+      if (stop.load()) {
+        result.interrupted = true;
+        return result;
+      }
       Seq2SeqBatch batch = make_seq2seq_batch(eval_seed, k, config_.batch, n_);
       Tensor out = nn::generate_greedy(model_, batch.src.to(config_.device_value()), 0, n_ + 1);
       add_accuracy(out, batch.tgt_out, result, correct, total, exact);

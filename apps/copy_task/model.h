@@ -3,6 +3,7 @@
 // sweep runs at a given sequence length.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "config.h"
@@ -19,6 +20,7 @@ struct EvalResult {
   double token_acc = 0;  // over generated tokens (the copy and its closing separator)
   double exact_acc = 0;  // fraction of sequences generated entirely right
   std::int64_t sequences = 0;
+  bool interrupted = false;  // stop was requested before every sequence was generated
 };
 
 class CopyModel {
@@ -30,8 +32,9 @@ class CopyModel {
   virtual ember::nn::Module& module() = 0;
   // Training batch `index` of the stream seeded by data_seed.
   virtual BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) = 0;
-  // Greedy generation (RNN state for linear attention, KV cache for softmax) on held-out data.
-  virtual EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences) = 0;
+  // Greedy generation (RNN state for linear attention, KV cache for softmax) on held-out data,
+  // one batch at a time; returns early, marked interrupted, once `stop` is set.
+  virtual EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) = 0;
   // Loss of one random batch whose sequences are n tokens long (the sweep times fwd + bwd of it).
   virtual ember::Tensor sweep_loss(std::int64_t n, std::int64_t batch) = 0;
 };

@@ -2,7 +2,6 @@
 #include "report.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -34,7 +33,6 @@ std::optional<MetricsRow> last_row(const std::vector<MetricsRow>& metrics, const
   return last;
 }
 
-bool have_gnuplot() { return std::system("gnuplot --version > /dev/null 2>&1") == 0; }
 
 }  // namespace
 
@@ -45,58 +43,6 @@ void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs)
                         r.eval.token_acc, r.eval.exact_acc,
                         r.kind == nn::AttentionKind::Linear ? "greedy, RNN state" : "greedy, KV cache");
   nn::write_file_atomically(path, text);
-}
-
-std::optional<std::string> draw_plots(const Config& config, const std::vector<TimingRow>& timing) {
-  if (!have_gnuplot()) return "gnuplot is not installed (apt-get install gnuplot-nox): loss.png and time_vs_n.png were not drawn";
-  namespace fs = std::filesystem;
-  const std::string dir = config.out;
-  std::string script = "set terminal pngcairo size 1000,650 font ',11'\nset datafile separator ','\nset key top right\nset grid\n";
-  // Loss curves: one per (attention, seq_len), read straight from metrics.csv.
-  script += fmt::format("set output '{}/loss.png'\nset title 'Copy task: training loss'\nset xlabel 'step'\n"
-                        "set ylabel 'cross-entropy (log scale)'\nset logscale y\n", dir);
-  std::vector<std::string> curves;
-  for (auto kind : config.kinds)
-    for (auto n : config.seq_lens) {
-      const std::string name = nn::attention_kind_name(kind);
-      curves.push_back(fmt::format("'{}/metrics.csv' every ::1 using 1:((strcol(2) eq '{}' && $3 == {}) ? $4 : 1/0) "
-                                   "with lines lw 2 title '{} N={}'", dir, name, n, name, n));
-    }
-  script += "plot " + fmt::format("{}", fmt::join(curves, ", \\\n     ")) + "\n";
-  // Time vs N, log-log, with the measured crossover.
-  if (timing.empty()) {
-    nn::write_file_atomically(dir + "/plots.gp", script);
-    if (std::system(fmt::format("gnuplot '{0}/plots.gp' 2> '{0}/plots.log'", dir).c_str()) != 0)
-      return fmt::format("gnuplot failed; see {}/plots.log", dir);
-    fs::remove(dir + "/plots.log");
-    return "no timing sweep in this run, so time_vs_n.png was not drawn";
-  }
-  // One inline data block per series, so each is drawn as a connected line.
-  script += "set output '" + dir + "/time_vs_n.png'\nset title 'Seconds per step vs sequence length N'\n"
-            "set xlabel 'N (tokens)'\nset ylabel 'seconds per step (log scale)'\nset logscale x 2\nset logscale y 10\n"
-            "set format y '10^{%L}'\nset key top left\n";
-  Crossover cross = find_crossover(timing, "model");
-  if (cross.n)
-    script += fmt::format("set arrow from {0},graph 0 to {0},graph 1 nohead dt 2 lw 2 lc rgb 'gray40'\n"
-                          "set label 'crossover N={0} (whole model)' at {0},graph 0.05 offset 0.5,0\n", *cross.n);
-  std::vector<std::string> series;
-  int block = 0;
-  for (const std::string scope : {"model", "attention"})
-    for (auto kind : config.kinds) {
-      const std::string name = nn::attention_kind_name(kind);
-      std::string data = fmt::format("$series{} << EOD\n", block);
-      for (const auto& [n, seconds] : measured(timing, scope, name)) data += fmt::format("{},{}\n", n, seconds);
-      script += data + "EOD\n";
-      series.push_back(fmt::format("$series{} using 1:2 with linespoints lw 2 pt 7 title '{}, {}'", block++, name,
-                                   scope == "model" ? "whole model step" : "attention layer fwd+bwd"));
-    }
-  script += "plot " + fmt::format("{}", fmt::join(series, ", \\\n     ")) + "\n";
-  const std::string script_path = dir + "/plots.gp";
-  nn::write_file_atomically(script_path, script);
-  if (std::system(fmt::format("gnuplot '{}' 2> '{}/plots.log'", script_path, dir).c_str()) != 0)
-    return fmt::format("gnuplot failed; see {}/plots.log", dir);
-  fs::remove(dir + "/plots.log");
-  return std::nullopt;
 }
 
 Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& scope) {
@@ -204,7 +150,19 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
         compared = true;
       }
   }
+  // A verdict needs runs that trained long enough to learn the copy at all.
+  constexpr std::int64_t kMinimumSteps = 100;
+  constexpr double kMinimumAccuracy = 0.9;
+  std::vector<std::string> too_weak;
+  for (const auto& r : runs)
+    if (r.diverged || r.steps < kMinimumSteps || r.eval.token_acc < kMinimumAccuracy)
+      too_weak.push_back(fmt::format("{} N={} ({} steps{}, {:.1f}% held-out)", nn::attention_kind_name(r.kind), r.seq_len,
+                                     r.steps, r.diverged ? ", diverged" : "", 100 * r.eval.token_acc));
   std::string verdict = !compared ? "Only one attention kind was trained, so the kinds cannot be compared."
+                        : !too_weak.empty()
+                            ? fmt::format("Not enough evidence for a verdict: a comparison needs every run to train at "
+                                          "least {} steps and reach {:.0f}% held-out token accuracy, and {} did not.",
+                                          kMinimumSteps, 100 * kMinimumAccuracy, fmt::join(too_weak, ", "))
                         : worst_gap <= 0.01
                             ? fmt::format("Both kinds end within {:.2f} percentage points of each other on held-out data: "
                                           "the claim holds in this run.", 100 * worst_gap)

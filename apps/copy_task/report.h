@@ -1,5 +1,5 @@
-// What a copy-task run leaves behind besides metrics.csv and timing.csv: eval.csv, the two plots
-// (gnuplot), report.md with the study's tables and one paragraph per claim, and the summary
+// What a copy-task run leaves behind besides metrics.csv and timing.csv: eval.csv (the plots are
+// plots.h's), report.md with the study's tables and one paragraph per claim, and the summary
 // table printed at the end. Every number comes from this run's files.
 #pragma once
 
@@ -13,9 +13,6 @@
 namespace copy_task {
 
 void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs);
-
-// Draws loss.png and time_vs_n.png with gnuplot; returns a note when it could not (no gnuplot).
-std::optional<std::string> draw_plots(const Config& config, const std::vector<TimingRow>& timing);
 
 struct Crossover {
   std::optional<std::int64_t> n;  // smallest N from which linear is faster at every larger N

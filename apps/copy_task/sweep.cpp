@@ -48,11 +48,17 @@ double seconds_of(const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// One warm-up, then the median of 3 runs (1 run when a step takes over a second).
-double median_step_seconds(const std::function<void()>& step) {
+// One warm-up, then the median of 3 runs (1 run when a step takes over a second); 0 when stop
+// was requested in between.
+double median_step_seconds(const std::function<void()>& step, const std::atomic<bool>& stop) {
   double first = seconds_of(step);
+  if (stop.load()) return 0;
   if (first > 1.0) return seconds_of(step);
-  std::vector<double> t{seconds_of(step), seconds_of(step), seconds_of(step)};
+  std::vector<double> t;
+  for (int i = 0; i < 3; ++i) {
+    if (stop.load()) return 0;
+    t.push_back(seconds_of(step));
+  }
   std::sort(t.begin(), t.end());
   return t[1];
 }
@@ -66,7 +72,7 @@ void write_csv(const std::string& path, const std::vector<TimingRow>& rows) {
 
 }  // namespace
 
-std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_path) {
+SweepResult run_sweep(const Config& config, const std::string& csv_path, const std::atomic<bool>& stop) {
   std::vector<TimingRow> rows;
   const auto sweep_start = std::chrono::steady_clock::now();
   auto remaining = [&] {
@@ -76,9 +82,11 @@ std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_pa
   const std::int64_t B = config.sweep_batch;
   std::map<std::string, double> last_seconds;  // "scope/kind" -> time of the previous N
   std::map<std::string, bool> stopped;
+  // sweep_max is at most 2^24 (config.cpp), so doubling n cannot overflow.
   for (std::int64_t n = 8; n <= config.sweep_max; n *= 2) {
     for (const std::string scope : {"attention", "model"}) {
       for (auto kind : config.kinds) {
+        if (stop.load()) return {rows, true};
         const std::string name = nn::attention_kind_name(kind);
         const std::string key = scope + "/" + name;
         if (stopped[key]) continue;
@@ -114,7 +122,7 @@ std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_pa
             adam.zero_grad();
             loss.backward();
             adam.step();
-          });
+          }, stop);
         } else {
           nn::AttentionOptions options;
           options.kind = kind;
@@ -130,8 +138,9 @@ std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_pa
             sum(y).backward();
             attention.zero_grad();
             x.set_grad(Tensor());
-          });
+          }, stop);
         }
+        if (stop.load()) return {rows, true};
         row.peak_rss_bytes = peak_rss_bytes();
         last_seconds[key] = row.seconds;
         rows.push_back(row);
@@ -141,7 +150,7 @@ std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_pa
       }
     }
   }
-  return rows;
+  return {rows, false};
 }
 
 }  // namespace copy_task

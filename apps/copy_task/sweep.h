@@ -5,6 +5,7 @@
 // its N x N scores would not fit in memory.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,13 @@ struct TimingRow {
   std::string note;       // why a point was skipped, else empty
 };
 
-// Runs the sweep and writes timing.csv (atomically, rewritten after each point).
-std::vector<TimingRow> run_sweep(const Config& config, const std::string& csv_path);
+struct SweepResult {
+  std::vector<TimingRow> rows;
+  bool interrupted = false;  // stop was requested: the rows measured so far
+};
+
+// Runs the sweep and writes timing.csv (atomically, rewritten after each point). Polls `stop`
+// between points and between the repeats of a point.
+SweepResult run_sweep(const Config& config, const std::string& csv_path, const std::atomic<bool>& stop);
 
 }  // namespace copy_task

@@ -2,11 +2,13 @@
 #include "trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "checkpoint.h"
+#include "exit_codes.h"
 #include "progress.h"
 
 using namespace ember;
@@ -57,41 +59,58 @@ nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t 
           {"steps", std::to_string(c.steps)},
           {"optimizer", c.optimizer},
           {"lr", fmt::format("{}", c.lr)},
+          {"lr_drop_step", std::to_string(c.lr_drop_step)},
+          {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
+          {"dropout", fmt::format("{}", c.dropout)},
+          {"precision", c.precision},
           {"seed", std::to_string(c.seed)}};
+}
+
+// A checkpoint that cannot be written (a full disk) is an environment failure.
+void save(const std::string& path, const TrainingParts& parts, std::int64_t step, double elapsed_s, bool finished,
+          const nn::Metadata& identity) {
+  try {
+    save_checkpoint(path, parts, step, elapsed_s, finished, identity);
+  } catch (const Error& e) {
+    environment_failure("{}", e.what());
+  }
 }
 
 }  // namespace
 
 MetricsLog::MetricsLog(std::string path) : path_(std::move(path)) {
-  if (!std::filesystem::exists(path_)) {
-    std::ofstream out(path_);
-    EMBER_CHECK(out.good(), "cannot write {}", path_);
-    out << kMetricsHeader << "\n";
+  std::ifstream in(path_);
+  std::string line;
+  if (in && std::getline(in, line)) {  // header
+    while (std::getline(in, line))
+      if (auto row = parse_row(line)) rows_.push_back(*row);
+  }
+  write();
+}
+
+void MetricsLog::write() const {
+  std::string text = std::string(kMetricsHeader) + "\n";
+  for (const auto& r : rows_) text += format_row(r) + "\n";
+  try {
+    nn::write_file_atomically(path_, text);
+  } catch (const Error& e) {
+    environment_failure("{}", e.what());
   }
 }
 
-std::vector<MetricsRow> MetricsLog::rows() const {
-  std::ifstream in(path_);
-  std::string line;
-  std::vector<MetricsRow> rows;
-  std::getline(in, line);  // header
-  while (std::getline(in, line))
-    if (auto row = parse_row(line)) rows.push_back(*row);
-  return rows;
-}
-
 void MetricsLog::truncate_after(const std::string& attention, std::int64_t seq_len, std::int64_t step) {
-  std::string text = std::string(kMetricsHeader) + "\n";
-  for (const auto& r : rows())
-    if (!(r.attention == attention && r.seq_len == seq_len && r.step > step)) text += format_row(r) + "\n";
-  nn::write_file_atomically(path_, text);
+  std::erase_if(rows_, [&](const MetricsRow& r) { return r.attention == attention && r.seq_len == seq_len && r.step > step; });
+  write();
 }
 
 void MetricsLog::append(const MetricsRow& row) {
-  std::ofstream out(path_, std::ios::app);
-  out << format_row(row) << "\n";
-  out.flush();
-  EMBER_CHECK(out.good(), "cannot append to {}", path_);
+  rows_.push_back(row);
+  try {
+    write();
+  } catch (...) {
+    rows_.pop_back();
+    throw;
+  }
 }
 
 std::string checkpoint_path(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
@@ -128,7 +147,7 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   std::int64_t start_step = 0;
   double elapsed_before = 0;  // training seconds spent before a resume
   if (config.resumed && std::filesystem::exists(ckpt)) {
-    LoadedCheckpoint loaded = load_checkpoint(ckpt, parts, identity);
+    LoadedCheckpoint loaded = load_checkpoint(ckpt, parts, identity, config.steps);
     start_step = loaded.step;
     elapsed_before = loaded.elapsed_s;
     log.truncate_after(name, seq_len, start_step);
@@ -153,6 +172,14 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
     if (scheduler) scheduler->step();
     tokens_since_log += batch.tokens;
     result.final_loss = batch.loss.item<double>();
+    if (!std::isfinite(result.final_loss)) {
+      fmt::print("{} N={}: the loss is {} at step {}: training diverged and stops here\n", name, seq_len,
+                 result.final_loss, step);
+      result.diverged = true;
+      progress.finish();
+      result.steps = step;
+      return result;
+    }
     result.final_train_acc = batch.token_acc;
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = elapsed_before + std::chrono::duration<double>(now - started).count();
@@ -165,7 +192,7 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
       last_log = now;
     }
     const bool checkpoint_due = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
-    if (checkpoint_due || stop.load()) save_checkpoint(ckpt, parts, step, elapsed, false, identity);
+    if (checkpoint_due || stop.load()) save(ckpt, parts, step, elapsed, false, identity);
     if (stop.load()) {
       progress.finish();
       result.interrupted = true;
@@ -176,9 +203,14 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   progress.finish();
   result.steps = config.steps;
   result.train_seconds = elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  nn::save(model->module(), weights_path(config, kind, seq_len));
-  if (config.checkpoint_every > 0) save_checkpoint(ckpt, parts, config.steps, result.train_seconds, true, identity);
-  result.eval = model->evaluate(config.seed ^ kEvalSeedOffset, config.eval_sequences);
+  try {
+    nn::save(model->module(), weights_path(config, kind, seq_len));
+  } catch (const Error& e) {
+    environment_failure("{}", e.what());
+  }
+  save(ckpt, parts, config.steps, result.train_seconds, true, identity);
+  result.eval = model->evaluate(config.seed ^ kEvalSeedOffset, config.eval_sequences, stop);
+  result.interrupted = result.eval.interrupted;
   return result;
 }
 

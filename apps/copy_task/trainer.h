@@ -18,18 +18,24 @@ struct MetricsRow {
   double loss = 0, token_acc = 0, lr = 0, elapsed_s = 0, tokens_per_s = 0;
 };
 
-// metrics.csv, appended row by row (flushed, so a killed run loses at most the row in flight).
+// metrics.csv. Rows are kept in memory and the whole file is rewritten through a temporary file
+// at each append, so the file always holds complete rows (a killed run or a full disk never leaves
+// half a row); a failed write throws EnvironmentFailure naming the file and the OS reason.
 class MetricsLog {
  public:
+  // Reads the rows already there (a resumed run), or starts the file with its header.
   explicit MetricsLog(std::string path);
-  // On resume: drops rows of (attention, seq_len) after `step`, and any torn last line.
+  // On resume: drops rows of (attention, seq_len) after `step`.
   void truncate_after(const std::string& attention, std::int64_t seq_len, std::int64_t step);
   void append(const MetricsRow& row);
-  // Rows of one run (for plots and the report).
-  std::vector<MetricsRow> rows() const;
+  // Every row, in order (for plots and the report).
+  const std::vector<MetricsRow>& rows() const { return rows_; }
 
  private:
+  void write() const;
+
   std::string path_;
+  std::vector<MetricsRow> rows_;
 };
 
 struct RunResult {
@@ -40,10 +46,13 @@ struct RunResult {
   EvalResult eval;
   double train_seconds = 0;
   bool interrupted = false;
+  bool diverged = false;  // the loss became NaN or infinite: training stopped there
 };
 
-// Trains (or resumes) one run. Sets result.interrupted, after writing a checkpoint, when
-// `stop` becomes true.
+// Trains (or resumes) one run, then evaluates it. Sets result.interrupted, after writing a
+// checkpoint, when `stop` becomes true during training or evaluation. A checkpoint is always
+// written when training ends (finished), so that a run interrupted later resumes without
+// training again.
 RunResult train_run(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len, MetricsLog& log,
                     const std::atomic<bool>& stop);
 

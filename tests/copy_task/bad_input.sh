@@ -28,7 +28,11 @@ head -c 100 "$WORK/good.safetensors" > "$ckpt"
 expect_error "checkpoint\|safetensors" --resume "$WORK/run" --steps 4 --checkpoint-every 2 --layers 1 --d-model 16 \
   --d-ff 16 --attention softmax --no-sweep
 cp "$WORK/good.safetensors" "$ckpt"
-expect_error "another run" --resume "$WORK/run" --steps 4 --checkpoint-every 2 --layers 1 --d-model 32 \
-  --d-ff 16 --attention softmax --no-sweep
-expect_error "no run to resume\|metrics.csv" --resume "$WORK/empty_dir_that_does_not_exist"
+# A flag that disagrees with the run's run.json, and a checkpoint of another configuration.
+expect_error "d-model is 16 in this run" --resume "$WORK/run" --d-model 32
+"$BIN" --steps 4 --checkpoint-every 2 --layers 1 --d-model 32 --d-ff 16 --attention softmax --no-sweep \
+  --eval-sequences 8 --out "$WORK/other" > /dev/null
+cp "$WORK/other/checkpoint_softmax_10.safetensors" "$ckpt"
+expect_error "belongs to another run" --resume "$WORK/run"
+expect_error "no run.json" --resume "$WORK/empty_dir_that_does_not_exist"
 echo "every bad input was refused with exit code 2"

@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   manual_seed(0);  // load_checkpoint restores the generator: start every input from the same state
   fuzz::TinyRun run;
   try {
-    const copy_task::LoadedCheckpoint loaded = copy_task::load_checkpoint(scratch_path(), run.parts(), fuzz::tiny_identity());
+    const copy_task::LoadedCheckpoint loaded = copy_task::load_checkpoint(scratch_path(), run.parts(), fuzz::tiny_identity(),
+                                                                             /*max_step=*/1000);
     // A resumed run must be able to take a step: forward, backward, update.
     Tensor tokens = zeros({1, 3}, kInt64);
     Tensor loss = cross_entropy(run.model->forward(tokens), tokens);

@@ -1,0 +1,33 @@
+// Strict readers for copy_task's flag values, as CLI11 validators.
+//
+// CLI11 alone reads "010" as 8 (octal) and "0x10" as 16, saturates out-of-range integers, lets NaN
+// through range checks and prints DBL_MAX in full. Each validator here checks the text before
+// CLI11 converts it: whole numbers in plain decimal within a range (overflow detected), finite
+// reals within a range, comma-separated lists without empty or repeated items. A validator that
+// accepts rewrites the text into its canonical decimal form, so CLI11's own conversion cannot read
+// it differently. Messages name the value and the accepted range in words.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace copy_task::flags {
+
+// A whole number in [lo, hi], decimal digits with an optional leading '-'.
+CLI::Validator whole_number(std::int64_t lo, std::int64_t hi);
+// A whole number in [0, 2^64 - 1] (seeds).
+CLI::Validator unsigned_number();
+// A finite real in the range; lo_open/hi_open exclude the end.
+CLI::Validator real_number(double lo, double hi, bool lo_open = false, bool hi_open = false);
+// Comma-separated whole numbers in [lo, hi]: no empty item, no repeats.
+CLI::Validator number_list(std::int64_t lo, std::int64_t hi);
+// A path without control characters (newlines would break the files that name it).
+CLI::Validator plain_path();
+
+// The items of a list number_list accepted.
+std::vector<std::int64_t> parse_list(const std::string& text);
+
+}  // namespace copy_task::flags
