@@ -29,6 +29,14 @@ bool cuda_is_available() {
 #endif
 }
 
+std::string cuda_unavailable_reason() {
+#ifdef EMBER_WITH_CUDA
+  return cuda::unavailable_reason();
+#else
+  return "Ember was built without CUDA";
+#endif
+}
+
 void synchronize(Device device) {
 #ifdef EMBER_WITH_CUDA
   if (device.is_cuda()) cuda::synchronize(device.index);
@@ -48,12 +56,17 @@ namespace cuda {
 
 namespace {
 std::atomic<bool> tf32_allowed{false};
+std::atomic<bool> bf16_reduced_reduction_allowed{false};
 // cuDNN forward, cuDNN backward, fallback forward, fallback backward.
 std::atomic<std::int64_t> attention_path_counts[4];
 }  // namespace
 
 void set_allow_tf32(bool allow) { tf32_allowed.store(allow, std::memory_order_relaxed); }
 bool allow_tf32() { return tf32_allowed.load(std::memory_order_relaxed); }
+void set_allow_bf16_reduced_precision_reduction(bool allow) {
+  bf16_reduced_reduction_allowed.store(allow, std::memory_order_relaxed);
+}
+bool allow_bf16_reduced_precision_reduction() { return bf16_reduced_reduction_allowed.load(std::memory_order_relaxed); }
 
 bool cudnn_built() {
 #ifdef EMBER_WITH_CUDNN

@@ -19,13 +19,48 @@ void check_device(int device) {
 
 }  // namespace
 
-int device_count() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no driver" error
-    return 0;
-  }
-  return count;
+namespace {
+
+// "13.0" from 13000.
+std::string version_text(int version) {
+  return version == 0 ? "none" : fmt::format("{}.{}", version / 1000, (version % 1000) / 10);
+}
+
+DeviceCountAnswer ask_device_count() {
+  DeviceCountAnswer answer;
+  answer.status = cudaGetDeviceCount(&answer.count);
+  cudaGetLastError();  // clear a sticky error of the query itself
+  cudaDriverGetVersion(&answer.driver_version);
+  cudaRuntimeGetVersion(&answer.runtime_version);
+  return answer;
+}
+
+// Asked once per process: a driver does not appear or vanish while it runs.
+const DeviceCountAnswer& answer() {
+  static const DeviceCountAnswer asked = ask_device_count();
+  return asked;
+}
+
+}  // namespace
+
+int interpret_device_count(const DeviceCountAnswer& a) {
+  if (a.status == cudaSuccess) return a.count;
+  if (a.status == cudaErrorNoDevice) return 0;
+  if (a.status == cudaErrorInsufficientDriver && a.driver_version == 0) return 0;  // no driver installed
+  fail("cuda: cannot use the GPU: cudaGetDeviceCount failed with {} ({}: {}); driver supports CUDA {}, this build "
+       "needs the runtime's CUDA {}",
+       static_cast<int>(a.status), cudaGetErrorName(a.status), cudaGetErrorString(a.status),
+       version_text(a.driver_version), version_text(a.runtime_version));
+}
+
+int device_count() { return interpret_device_count(answer()); }
+
+std::string unavailable_reason() {
+  const DeviceCountAnswer& a = answer();
+  if (a.status == cudaSuccess && a.count > 0) return "";
+  if (a.status == cudaSuccess || a.status == cudaErrorNoDevice) return "no CUDA device";
+  if (a.status == cudaErrorInsufficientDriver && a.driver_version == 0) return "no CUDA driver installed";
+  return fmt::format("CUDA unusable: {}", cudaGetErrorString(a.status));
 }
 
 bool is_available() { return device_count() > 0; }

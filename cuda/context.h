@@ -10,6 +10,8 @@
 
 #include <cuda_runtime.h>
 
+#include <string>
+
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -27,8 +29,23 @@
 
 namespace ember::cuda {
 
-// Number of usable devices; 0 (not an error) when there is no driver or GPU.
+// What cudaGetDeviceCount answered, with the versions that explain a failure.
+struct DeviceCountAnswer {
+  cudaError_t status = cudaSuccess;
+  int count = 0;
+  int driver_version = 0;   // cudaDriverGetVersion: 0 when no driver is installed
+  int runtime_version = 0;  // cudaRuntimeGetVersion
+};
+// Reads an answer (a seam: tests feed it made-up ones). 0 devices only for a genuine absence: no
+// device (cudaErrorNoDevice) or no driver installed at all (driver version 0). Any other failure,
+// e.g. a driver too old for this runtime or a failed initialisation, throws ember::Error with
+// CUDA's message and both versions: on a machine with a GPU, "no device" would hide it.
+int interpret_device_count(const DeviceCountAnswer& answer);
+
+// Number of usable devices (interpret_device_count of the runtime's answer, asked once).
 int device_count();
+// Why there is no usable device, for skip messages ("" when there is one).
+std::string unavailable_reason();
 bool is_available();
 // Waits for all work queued on the current device's stream.
 void synchronize(int device = 0);

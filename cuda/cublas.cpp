@@ -4,6 +4,7 @@
 #include <array>
 #include <mutex>
 
+#include "core/backend.h"
 #include "cuda/context.h"
 
 namespace ember::cuda {
@@ -19,11 +20,13 @@ cublasHandle_t cublas_handle(int device) {
     EMBER_CUDA_CHECK(cudaSetDevice(device));
     EMBER_CUBLAS_CHECK(cublasCreate(&handles[device]));
     EMBER_CUBLAS_CHECK(cublasSetStream(handles[device], s));
-    // Default math: TF32 only where a call asks for it through its compute type
-    // (ember::cuda::set_allow_tf32), never through the handle.
-    EMBER_CUBLAS_CHECK(cublasSetMathMode(handles[device], CUBLAS_DEFAULT_MATH));
   });
   return handles[device];
+}
+
+cublasMath_t gemm_math_mode() {
+  if (allow_bf16_reduced_precision_reduction()) return CUBLAS_DEFAULT_MATH;
+  return static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION);
 }
 
 }  // namespace ember::cuda

@@ -20,4 +20,11 @@ namespace ember::cuda {
 // The handle for `device`; its work is queued on cuda::stream(device).
 cublasHandle_t cublas_handle(int device);
 
+// The math mode every GEMM runs under: cuBLAS's default, plus
+// CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION unless
+// set_allow_bf16_reduced_precision_reduction(true) (core/backend.h): the default math lets a
+// split-K bfloat16 GEMM add its partial sums in bfloat16, which PyTorch also forbids by default.
+// TF32 is chosen per call through the compute type, never through the math mode.
+cublasMath_t gemm_math_mode();
+
 }  // namespace ember::cuda

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -44,10 +45,20 @@ std::string last_cudnn_error() {
 }
 }  // namespace
 
+bool environment_dependent(cudnnStatus_t status) {
+  return status == CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER ||
+         status == CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART ||
+         status == CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING ||
+         status == CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE;
+}
+
 bool CudnnDescriptor::try_finalize() {
   const cudnnStatus_t status = cudnnBackendFinalize(handle_);
   if (status == CUDNN_STATUS_SUCCESS) return true;
   const std::string reason = last_cudnn_error();
+  if (environment_dependent(status))
+    throw CudnnEnvironmentError(fmt::format("cuDNN cannot run here: {} ({}): {}", cudnnGetErrorString(status),
+                                            static_cast<int>(status), reason));
   if (CUDNN_STATUS_CATEGORY(status) != CUDNN_STATUS_NOT_SUPPORTED)
     fail("cuDNN error in cudnnBackendFinalize: {} ({}): {}", cudnnGetErrorString(status), static_cast<int>(status),
          reason);
@@ -209,16 +220,17 @@ std::optional<CudnnPlan> CudnnGraphBuilder::build(cudnnHandle_t handle) {
     return std::nullopt;
 
   // An engine that fails for another reason than "not supported" (out of memory, a failed
-  // runtime compilation) is skipped too; that error is raised only if no engine finalizes.
-  std::optional<Error> failure;
+  // runtime compilation) is skipped too; that error is raised, with its type, only if no engine
+  // finalizes.
+  std::exception_ptr failure;
   for (std::int64_t i = 0; i < returned; ++i) {
     CudnnDescriptor plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
     plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle)
         .set_descriptor(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, configs[i]);
     try {
       if (!plan.try_finalize()) continue;
-    } catch (const Error& e) {
-      failure = e;
+    } catch (const Error&) {
+      failure = std::current_exception();
       continue;
     }
     std::int64_t workspace = 0, n = 0;
@@ -231,7 +243,7 @@ std::optional<CudnnPlan> CudnnGraphBuilder::build(cudnnHandle_t handle) {
     parts.push_back(std::move(plan));
     return CudnnPlan(std::move(parts), workspace);
   }
-  if (failure) throw *failure;
+  if (failure) std::rethrow_exception(failure);
   return std::nullopt;
 }
 

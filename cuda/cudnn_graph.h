@@ -19,6 +19,17 @@ namespace ember::cuda {
 // Whether EMBER_CUDNN_DEBUG=1: cuDNN's reasons for declining go to stderr.
 bool cudnn_debug();
 
+// A "not supported" answer that depends on the machine rather than on the graph: a driver or CUDA
+// runtime cuDNN cannot use, a missing run-time prerequisite (NVRTC, which cuDNN's fused attention
+// compiles its kernels with) or sub-library. Such an answer may change with the environment, so
+// it must never be cached as "no engine for this graph".
+bool environment_dependent(cudnnStatus_t status);
+
+// Thrown by try_finalize for an environment-dependent "not supported".
+struct CudnnEnvironmentError : Error {
+  using Error::Error;
+};
+
 // One owned backend descriptor.
 class CudnnDescriptor {
  public:
@@ -34,8 +45,9 @@ class CudnnDescriptor {
   CudnnDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, std::int64_t count,
                        const void* values);
   CudnnDescriptor& set_descriptor(cudnnBackendAttributeName_t name, const CudnnDescriptor& value);
-  // Finalizes; false when cuDNN answers "not supported" (a graph or engine it does not take), and
-  // throws for any other failure.
+  // Finalizes; false when cuDNN answers "not supported" (a graph or engine it does not take);
+  // throws CudnnEnvironmentError for an environment-dependent "not supported" and Error for any
+  // other failure.
   bool try_finalize();
   void finalize();
 

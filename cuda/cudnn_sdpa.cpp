@@ -100,7 +100,7 @@ std::int64_t scaled_scores(CudnnGraphBuilder& g, const std::vector<std::int64_t>
   return scaled;
 }
 
-// x with the causal mask applied (entries above the diagonal set to -inf), or x itself.
+// x with the causal mask applied (entries above the diagonal set to causal_mask_fill), or x itself.
 std::int64_t causal_masked(CudnnGraphBuilder& g, std::int64_t x, const std::vector<std::int64_t>& scores, bool causal) {
   if (!causal) return x;
   g.real(kNegInf, scalar(), /*by_value=*/true);
@@ -245,6 +245,16 @@ std::shared_ptr<const CudnnPlan> find_plan(const char* direction, const std::vec
     auto plan = plan_cache().get(key, handle, build);
     if (!plan) decline(direction, "no cuDNN engine for this graph");
     return plan;
+  } catch (const CudnnEnvironmentError& e) {
+    // Not cached (PlanCache::get caches only what build returns): said once, whatever the debug
+    // setting, since every bfloat16 attention call will now take the slower path.
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::fprintf(stderr, "ember: cuDNN's fused attention cannot run on this machine (%s); bfloat16 attention "
+                           "uses Ember's own kernel. Is NVRTC (libnvrtc) installed?\n", e.what());
+    });
+    decline(direction, e.what());
+    return nullptr;
   } catch (const Error& e) {
     decline(direction, e.what());
     return nullptr;
@@ -269,6 +279,10 @@ Tensor workspace(std::int64_t bytes, Device device) {
 
 }  // namespace
 
+float causal_mask_fill(std::size_t cudnn_version) {
+  return cudnn_version < 91000 ? std::numeric_limits<float>::lowest() : -std::numeric_limits<float>::infinity();
+}
+
 void describe_cudnn_sdpa_graphs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                                 const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv, bool causal) {
   CudnnGraphBuilder forward, backward;
@@ -288,7 +302,7 @@ bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const
                         [&](CudnnGraphBuilder& g) { build_forward(g, q, k, v, out, params.causal); });
   if (!plan) return false;
   Tensor ws = workspace(plan->workspace_bytes(), q.device());
-  float scale = static_cast<float>(params.scale), neg_inf = -std::numeric_limits<float>::infinity();
+  float scale = static_cast<float>(params.scale), neg_inf = causal_mask_fill(cudnnGetVersion());
   std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kStats, kScale};
   std::vector<void*> pointers{q.raw_data(), k.raw_data(), v.raw_data(), out.raw_data(), lse.raw_data(), &scale};
   if (params.causal) {
@@ -318,7 +332,7 @@ bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   const std::int64_t accum_bytes = round_up(rows * q.size(3) * 4), delta_bytes = round_up(rows * 4);
   Tensor ws = workspace(accum_bytes + delta_bytes + plan->workspace_bytes(), q.device());
   char* base = static_cast<char*>(ws.raw_data());
-  float scale = static_cast<float>(params.scale), one = 1.0f, neg_inf = -std::numeric_limits<float>::infinity();
+  float scale = static_cast<float>(params.scale), one = 1.0f, neg_inf = causal_mask_fill(cudnnGetVersion());
   std::vector<std::int64_t> ids{kQ, kK, kV, kOut, kGradOut, kStats, kGradQ, kGradK, kGradV,
                                 kScale, kOne, kDelta, kGradQAccum};
   std::vector<void*> pointers{q.raw_data(),  k.raw_data(),  v.raw_data(),  out.raw_data(), g.raw_data(),

@@ -7,6 +7,8 @@
 // Only compiled when CMake found cuDNN (EMBER_WITH_CUDNN).
 #pragma once
 
+#include <cstddef>
+
 #include "core/tensor.h"
 #include "ops/sdpa.h"
 
@@ -18,6 +20,10 @@ bool cudnn_sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v, const
 bool cudnn_sdpa_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
                          const Tensor& out, const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk,
                          const Tensor& dv, const kernels::SdpaParams& params);
+
+// The value the causal mask writes above the diagonal: -inf from cuDNN 9.10 on, the most negative
+// finite float before (what cudnn-frontend uses there: older engines mishandle -inf in the mask).
+float causal_mask_fill(std::size_t cudnn_version);
 
 // Creates and finalizes every descriptor of the forward and backward graphs for these operands
 // (layouts as above; any device: only shapes and strides are read) without planning or running

@@ -129,20 +129,27 @@ void layer_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 
 void layer_norm_backward_cuda(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) {
-  const std::int64_t rows = mean.numel(), n = x.numel() / std::max<std::int64_t>(rows, 1);
+  const std::int64_t rows = mean.numel();
+  // The normalised size comes from the weight when there is one: with no rows, x says nothing.
+  const Tensor& sized = weight.defined() ? weight : dweight.defined() ? dweight : dbias;
+  const std::int64_t n = sized.defined() ? sized.numel() : x.numel() / std::max<std::int64_t>(rows, 1);
   const bool want_dw = dweight.defined(), want_db = dbias.defined();
   cudaStream_t stream = launch_stream(x.device());
+  if (rows == 0 || n == 0) {  // an empty batch: zero parameter gradients, and no zero-sized launch
+    for (const Tensor& grad : {dweight, dbias})
+      if (grad.defined() && grad.numel() > 0)
+        EMBER_CUDA_CHECK(cudaMemsetAsync(grad.raw_data(), 0, grad.numel() * element_size(grad.dtype()), stream));
+    return;
+  }
   dispatch_floating(x.dtype(), "layer_norm backward", [&]<typename T>() {
     const T* pg = static_cast<const T*>(g.raw_data());
     const T* px = static_cast<const T*>(x.raw_data());
     const T* pm = static_cast<const T*>(mean.raw_data());
     const T* pr = static_cast<const T*>(rstd.raw_data());
-    if (rows > 0) {
-      const RowLaunch launch = row_launch(rows, n);
-      layer_norm_dx_kernel<T><<<launch.grid, launch.block, 0, stream>>>(pg, px, pm, pr, optional_ptr<T>(weight),
-                                                                       static_cast<T*>(dx.raw_data()), rows, n);
-      EMBER_CUDA_CHECK_LAUNCH();
-    }
+    const RowLaunch launch = row_launch(rows, n);
+    layer_norm_dx_kernel<T><<<launch.grid, launch.block, 0, stream>>>(pg, px, pm, pr, optional_ptr<T>(weight),
+                                                                     static_cast<T*>(dx.raw_data()), rows, n);
+    EMBER_CUDA_CHECK_LAUNCH();
     if (!want_dw && !want_db) return;
     // Chunks of at least 64 rows (8 per lane); at most 512 partial rows to add up in stage 2.
     const std::int64_t chunks = std::clamp<std::int64_t>((rows + 63) / 64, 1, 512);

@@ -80,6 +80,8 @@ void matmul_cuda(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
   const cublasOperation_t op_b = lb->trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = la->trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasHandle_t handle = cublas_handle(out.device().index);
+  // Set per call: the setting is process-wide and may change between calls.
+  EMBER_CUBLAS_CHECK(cublasSetMathMode(handle, gemm_math_mode()));
 
   // Operand and result types; bfloat16 operands accumulate in float32 and may write either type.
   const bool is_double = a.dtype() == kFloat64;

@@ -21,6 +21,19 @@ inline constexpr bool kThreadSanitizer = false;
 inline constexpr bool kThreadSanitizer = false;
 #endif
 
+// Ends the current test case as skipped, saying why. ctest reports it as skipped, not passed: every
+// test carries SKIP_REGULAR_EXPRESSION "EMBER-SKIPPED" (tests/CMakeLists.txt).
+#define EMBER_SKIP(reason)                              \
+  do {                                                  \
+    MESSAGE("EMBER-SKIPPED: " << (reason));              \
+    return;                                             \
+  } while (0)
+
+// Skips the current test case unless a CUDA device is usable; a CUDA installation that is there but
+// broken (a driver too old) throws instead, failing the case (cuda::interpret_device_count).
+#define EMBER_REQUIRE_CUDA() \
+  if (!cuda_is_available()) EMBER_SKIP(cuda_unavailable_reason())
+
 // Standard normal float64 leaf that requires grad.
 inline Tensor input(const Shape& shape) { return randn(shape, kFloat64).requires_grad_(); }
 

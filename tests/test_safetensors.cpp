@@ -257,10 +257,7 @@ TEST_CASE("safetensors: loads reference.safetensors written by independent Pytho
 }
 
 TEST_CASE("safetensors: an independent Python reader agrees with Ember's writer") {
-  if (!run_program({"python3", "--version"}).succeeded()) {
-    MESSAGE("python3 not found: skipping the Python interop check");
-    return;
-  }
+  if (!run_program({"python3", "--version"}).succeeded()) EMBER_SKIP("python3 not found");
   Tensor base = from_vector<float>({1.5f, -0.0f, 0.1f, 3.0e-39f, 65504.0f, -7.25f}, {2, 3});
   nn::StateDict saved = {
       {"w", base.t()},  // non-contiguous: written as the row-major transpose
@@ -297,10 +294,7 @@ TEST_CASE("safetensors: an independent Python reader agrees with Ember's writer"
 
 #ifdef EMBER_WITH_CUDA
 TEST_CASE("safetensors: CUDA tensors are saved from host copies") {
-  if (!cuda::is_available()) {
-    MESSAGE("no CUDA device: skipping");
-    return;
-  }
+  EMBER_REQUIRE_CUDA();
   Tensor host = randn({3, 4});
   const std::string path = temp_path("cuda.safetensors");
   nn::save_safetensors({{"w", host.to(kCUDA)}}, path);

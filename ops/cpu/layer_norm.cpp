@@ -46,7 +46,11 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double e
 template <typename T>
 void backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& rstd,
               const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) {
-  const std::int64_t rows = mean.numel(), n = x.numel() / std::max<std::int64_t>(rows, 1);
+  const std::int64_t rows = mean.numel();
+  // The normalised size comes from the weight when there is one: with no rows x says nothing, and
+  // dweight/dbias must still be written (zeros).
+  const Tensor& sized = weight.defined() ? weight : dweight.defined() ? dweight : dbias;
+  const std::int64_t n = sized.defined() ? sized.numel() : x.numel() / std::max<std::int64_t>(rows, 1);
   const T* pg = g.data_ptr<T>();
   const T* px = x.data_ptr<T>();
   const T* pm = mean.data_ptr<T>();

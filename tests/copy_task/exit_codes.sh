@@ -13,12 +13,13 @@ grep -q "Not enough evidence" "$WORK/short/report.md" || fail "report.md judges 
 run_copy_task "${TINY[@]}" --d-model 15 --heads 2 --out "$WORK/startup"
 [ "$STATUS" -eq 2 ] && [ ! -e "$WORK/startup" ] || fail "a failed start-up: exit $STATUS or a folder was left"
 # --resume with a checkpoint file named relative to the run folder: no stray results folder.
-( cd "$WORK/short" && run_copy_task --resume checkpoint_softmax_4.safetensors --eval-sequences 5 )
+( cd "$WORK/short" && run_copy_task --resume checkpoint_softmax_4.safetensors --threads 1 && [ "$STATUS" -eq 0 ] ) \
+  || { cat "$WORK/err"; fail "--resume with a bare checkpoint file name failed"; }
 [ ! -e "$WORK/short/results" ] || fail "a stray results folder was created"
 # A full disk (a 96 KiB tmpfs) while writing checkpoints: exit 1, the file and the reason named,
 # metrics.csv holds only whole rows, no 0-byte picture.
 if mkdir -p "$WORK/small" && mount -t tmpfs -o size=96k tmpfs "$WORK/small" 2> /dev/null; then
-  trap 'umount "$WORK/small" 2> /dev/null; rm -rf "$WORK"' EXIT
+  trap 'umount "$WORK/small" 2> /dev/null || true; rm -rf "$WORK"' EXIT
   run_copy_task "${TINY[@]}" --d-model 32 --d-ff 64 --checkpoint-every 1 --sweep-max 16 --sweep-budget 5 \
     --out "$WORK/small/run"
   [ "$STATUS" -eq 1 ] || { cat "$WORK/err"; fail "disk full: exit $STATUS, expected 1"; }
