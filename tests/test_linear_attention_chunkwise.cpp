@@ -60,8 +60,12 @@ TEST_CASE("causal_linear_attention: the chunkwise-parallel form equals the seque
                                       chunkwise::causal_linear_attention_backward, in, g, chunk);
         CHECK(relative_difference(chunkwise.out, sequential.out) < tolerance);
         CHECK(relative_difference(chunkwise.inv_denom, sequential.inv_denom) < tolerance);
-        CHECK(relative_difference(chunkwise.dq, sequential.dq) < tolerance);
-        CHECK(relative_difference(chunkwise.dk, sequential.dk) < tolerance);
+        // At N = 1 dq and dk are eps / (s + eps)^2-sized cancellation results: rounding noise is
+        // magnified by about 1 / eps (1e6), so float64 agrees to about 1e-10 there, not 1e-12 (seen
+        // under -O2 with ASan, where the compiler contracts other multiply-adds than at -O3).
+        const double cancellation_tolerance = N == 1 ? 1e-8 : tolerance;
+        CHECK(relative_difference(chunkwise.dq, sequential.dq) < cancellation_tolerance);
+        CHECK(relative_difference(chunkwise.dk, sequential.dk) < cancellation_tolerance);
         CHECK(relative_difference(chunkwise.dv, sequential.dv) < tolerance);
       }
     }
