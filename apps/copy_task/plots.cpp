@@ -65,14 +65,6 @@ GnuplotResult run_gnuplot(const std::string& script_path, const std::string& log
   return result;
 }
 
-std::map<std::int64_t, double> measured(const std::vector<TimingRow>& rows, const std::string& scope,
-                                        const std::string& attention) {
-  std::map<std::int64_t, double> out;
-  for (const auto& r : rows)
-    if (r.scope == scope && r.attention == attention && r.seconds > 0) out[r.n] = r.seconds;
-  return out;
-}
-
 // Loss curves: one per (attention, seq_len), read straight from metrics.csv.
 std::string loss_plot(const Config& config, const std::string& loss_png) {
   std::string script = fmt::format("set output {}\nset title 'Copy task: training loss'\nset xlabel 'step'\n"
@@ -103,7 +95,7 @@ std::string time_plot(const Config& config, const std::vector<TimingRow>& timing
     for (auto kind : config.kinds) {
       const std::string name = nn::attention_kind_name(kind);
       std::string data = fmt::format("$series{} << EOD\n", block);
-      for (const auto& [n, seconds] : measured(timing, scope, name)) data += fmt::format("{},{}\n", n, seconds);
+      for (const auto& [n, seconds] : measured_seconds(timing, scope, name)) data += fmt::format("{},{}\n", n, seconds);
       script += data + "EOD\n";
       series.push_back(fmt::format("$series{} using 1:2 with linespoints lw 2 pt 7 title '{}, {}'", block++, name,
                                    scope == "model" ? "whole model step" : "attention layer fwd+bwd"));

@@ -12,14 +12,6 @@ namespace copy_task {
 
 namespace {
 
-std::map<std::int64_t, double> measured(const std::vector<TimingRow>& rows, const std::string& scope,
-                                        const std::string& attention) {
-  std::map<std::int64_t, double> out;
-  for (const auto& r : rows)
-    if (r.scope == scope && r.attention == attention && r.seconds > 0) out[r.n] = r.seconds;
-  return out;
-}
-
 std::string fmt_seconds(const std::map<std::int64_t, double>& m, std::int64_t n) {
   auto it = m.find(n);
   return it == m.end() ? "-" : fmt::format("{:.4g}", it->second);
@@ -36,6 +28,14 @@ std::optional<MetricsRow> last_row(const std::vector<MetricsRow>& metrics, const
 
 }  // namespace
 
+std::map<std::int64_t, double> measured_seconds(const std::vector<TimingRow>& rows, const std::string& scope,
+                                                const std::string& attention) {
+  std::map<std::int64_t, double> out;
+  for (const auto& r : rows)
+    if (r.scope == scope && r.attention == attention && r.seconds > 0) out[r.n] = r.seconds;
+  return out;
+}
+
 void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs) {
   std::string text = "attention,seq_len,sequences,token_acc,exact_seq_acc,method\n";
   for (const auto& r : runs)
@@ -46,7 +46,7 @@ void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs)
 }
 
 Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& scope) {
-  auto soft = measured(rows, scope, "softmax"), lin = measured(rows, scope, "linear");
+  auto soft = measured_seconds(rows, scope, "softmax"), lin = measured_seconds(rows, scope, "linear");
   std::optional<std::int64_t> from;
   std::int64_t largest_both = 0;
   for (const auto& [n, linear_s] : lin) {
@@ -72,7 +72,7 @@ Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& 
 
 std::optional<double> scaling_exponent(const std::vector<TimingRow>& rows, const std::string& scope,
                                        const std::string& attention) {
-  auto points = measured(rows, scope, attention);
+  auto points = measured_seconds(rows, scope, attention);
   if (points.size() < 3) return std::nullopt;
   std::vector<std::pair<double, double>> xy;
   for (const auto& [n, s] : points) xy.emplace_back(std::log(double(n)), std::log(s));
@@ -118,8 +118,8 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
     md += "| N | softmax model s | linear model s | softmax attention s | linear attention s |\n| --- | --- | --- | --- | --- |\n";
     std::set<std::int64_t> ns;
     for (const auto& r : timing) ns.insert(r.n);
-    auto sm = measured(timing, "model", "softmax"), lm = measured(timing, "model", "linear");
-    auto sa = measured(timing, "attention", "softmax"), la = measured(timing, "attention", "linear");
+    auto sm = measured_seconds(timing, "model", "softmax"), lm = measured_seconds(timing, "model", "linear");
+    auto sa = measured_seconds(timing, "attention", "softmax"), la = measured_seconds(timing, "attention", "linear");
     for (auto n : ns)
       md += fmt::format("| {} | {} | {} | {} | {} |\n", n, fmt_seconds(sm, n), fmt_seconds(lm, n), fmt_seconds(sa, n),
                         fmt_seconds(la, n));

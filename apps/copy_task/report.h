@@ -3,6 +3,7 @@
 // table printed at the end. Every number comes from this run's files.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 namespace copy_task {
 
 void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs);
+
+// Measured seconds per N of one (scope, attention) series of the sweep (skipped points left out).
+std::map<std::int64_t, double> measured_seconds(const std::vector<TimingRow>& rows, const std::string& scope,
+                                                const std::string& attention);
 
 struct Crossover {
   std::optional<std::int64_t> n;  // smallest N from which linear is faster at every larger N
