@@ -52,12 +52,12 @@ std::vector<Tensor> FunctionNode::apply(const Tensor& grad_output) {
               "tensors were freed); pass retain_graph=true to the first backward",
               name());
   for (const SavedVersion& s : saved_) {
-    const std::uint64_t now = s.storage->version();
+    const std::uint64_t now = s.tensor.version();
     EMBER_CHECK(now == s.version,
                 "backward of {}: a tensor of shape {} that it saved for backward has been modified by "
                 "an in-place operation: it is at version {}; expected version {}. Clone it before "
                 "changing it in place, or change it only after backward",
-                name(), s.shape, now, s.version);
+                name(), s.tensor.shape(), now, s.version);
   }
   return backward_(grad_output, needs_grad_);
 }
@@ -119,7 +119,7 @@ Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs
   std::vector<SavedVersion> versions;
   versions.reserve(saved.size());
   for (const auto& t : saved)
-    if (t.defined()) versions.push_back({t.storage(), t.storage()->version(), t.shape()});
+    if (t.defined()) versions.push_back({t, t.version()});
   result.impl()->grad_fn = std::make_shared<FunctionNode>(std::move(name), std::move(edges),
                                                           std::move(fn), std::move(versions));
   return result;

@@ -63,11 +63,10 @@ class Node {
 using BackwardFn =
     std::function<std::vector<Tensor>(const Tensor& grad_output, const std::vector<bool>& needs_grad)>;
 
-// A tensor saved for backward, as far as the in-place check needs it.
+// A tensor saved for backward (the handle the closure holds too) and its storage's version then.
 struct SavedVersion {
-  StoragePtr storage;
+  Tensor tensor;
   std::uint64_t version = 0;
-  Shape shape;
 };
 
 class FunctionNode final : public Node {

@@ -160,17 +160,27 @@ Tensor Tensor::mean(const Shape& dims, bool keepdim) const { return ember::mean(
 Tensor Tensor::matmul(const Tensor& other) const { return ember::matmul(self("matmul"), other); }
 
 namespace {
+// What every in-place method checks; the overlap of the destination is checked by the code that
+// writes it (copy_into checks its own, for every caller).
 void check_in_place(const Tensor& t, const char* op) {
   EMBER_CHECK(t.defined(), "{}: called on an undefined tensor", op);
   EMBER_CHECK(!(t.requires_grad() && GradMode::is_enabled()),
               "{}: in-place update of a tensor of shape {} that requires grad; wrap it in "
               "NoGradGuard (as optimizers do)", op, t.shape());
+}
+
+void fill_in_place(const Tensor& t, double value, const char* op) {
+  check_in_place(t, op);
   check_no_internal_overlap(t, op);
+  check_fill_value(value, t.dtype(), op);
+  kernels::fill_stub(t.device())(t, value);
+  t.storage()->bump_version();
 }
 
 // self += alpha * other, for add_ and sub_ (op names the caller in errors).
 void add_in_place(const Tensor& self, const Tensor& other, double alpha, const char* op) {
   check_in_place(self, op);
+  check_no_internal_overlap(self, op);
   EMBER_CHECK(other.defined(), "{}: the other tensor is undefined (writing into {})", op, self.shape());
   EMBER_CHECK(other.dtype() == self.dtype() && other.device() == self.device(),
               "{}: cannot combine {} {} into {} {}", op, other.dtype(), other.device(), self.dtype(),
@@ -185,15 +195,12 @@ void add_in_place(const Tensor& self, const Tensor& other, double alpha, const c
 }  // namespace
 
 Tensor& Tensor::zero_() {
-  check_in_place(*this, "zero_");
-  return fill_(0.0);
+  fill_in_place(*this, 0.0, "zero_");
+  return *this;
 }
 
 Tensor& Tensor::fill_(double value) {
-  check_in_place(*this, "fill_");
-  check_fill_value(value, dtype(), "fill_");
-  kernels::fill_stub(device())(*this, value);
-  storage()->bump_version();
+  fill_in_place(*this, value, "fill_");
   return *this;
 }
 
@@ -202,7 +209,6 @@ Tensor& Tensor::copy_(const Tensor& src) {
   copy_into(*this, src, "copy_");
   return *this;
 }
-
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   add_in_place(*this, other, alpha, "add_");
@@ -216,6 +222,7 @@ Tensor& Tensor::sub_(const Tensor& other) {
 
 Tensor& Tensor::mul_(double value) {
   check_in_place(*this, "mul_");
+  check_no_internal_overlap(*this, "mul_");
   kernels::unary_stub(device())(kernels::UnaryOp::MulScalar, *this, *this, value);
   storage()->bump_version();
   return *this;

@@ -10,6 +10,7 @@
 
 #include "exit_codes.h"
 #include "flags.h"
+#include "sweep.h"  // available_memory_bytes
 
 namespace copy_task {
 
@@ -41,17 +42,6 @@ std::string timestamp() {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", std::localtime(&now));
   return buffer;
-}
-
-long long available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  long long kib = 0;
-  while (in >> key) {
-    if (key == "MemAvailable:" && in >> kib) return kib * 1024;
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;  // unknown: no limit
 }
 
 // The flags whose value is part of a run's identity, with their run.json key.

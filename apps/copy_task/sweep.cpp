@@ -36,11 +36,6 @@ long long proc_field_bytes(const char* file, const std::string& field) {
 
 long long peak_rss_bytes() { return proc_field_bytes("/proc/self/status", "VmHWM:"); }
 
-long long available_memory_bytes() {
-  long long bytes = proc_field_bytes("/proc/meminfo", "MemAvailable:");
-  return bytes > 0 ? bytes : 8LL << 30;
-}
-
 double seconds_of(const std::function<void()>& fn) {
   auto start = std::chrono::steady_clock::now();
   fn();
@@ -72,6 +67,8 @@ void write_csv(const std::string& path, const std::vector<TimingRow>& rows) {
 
 }  // namespace
 
+long long available_memory_bytes() { return proc_field_bytes("/proc/meminfo", "MemAvailable:"); }
+
 SweepResult run_sweep(const Config& config, const std::string& csv_path, const std::atomic<bool>& stop) {
   std::vector<TimingRow> rows;
   const auto sweep_start = std::chrono::steady_clock::now();
@@ -82,6 +79,8 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
   const std::int64_t B = config.sweep_batch;
   std::map<std::string, double> last_seconds;  // "scope/kind" -> time of the previous N
   std::map<std::string, bool> stopped;
+  const long long available = available_memory_bytes();
+  const double memory_for_scores = static_cast<double>(available > 0 ? available : 8LL << 30);  // unknown: 8 GiB
   // sweep_max is at most 2^24 (config.cpp), so doubling n cannot overflow.
   for (std::int64_t n = 8; n <= config.sweep_max; n *= 2) {
     for (const std::string scope : {"attention", "model"}) {
@@ -98,7 +97,7 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
         // Softmax materialises B x H x N x N scores several times over (scores, weights, grads).
         const double score_bytes = 4.0 * B * config.heads * double(n) * n * sizeof(float);
         const double growth = kind == nn::AttentionKind::Softmax ? 4.2 : 2.2;
-        if (kind == nn::AttentionKind::Softmax && score_bytes > 0.6 * available_memory_bytes()) {
+        if (kind == nn::AttentionKind::Softmax && score_bytes > 0.6 * memory_for_scores) {
           row.note = fmt::format("skipped: N x N scores need {:.1f} GiB", score_bytes / (1 << 30));
         } else if (last_seconds.count(key) && last_seconds[key] * growth * 3 > remaining()) {
           row.note = "skipped: over the time budget";

@@ -23,6 +23,9 @@ struct TimingRow {
   std::string note;       // why a point was skipped, else empty
 };
 
+// MemAvailable of /proc/meminfo in bytes; 0 when unknown.
+long long available_memory_bytes();
+
 struct SweepResult {
   std::vector<TimingRow> rows;
   bool interrupted = false;  // stop was requested: the rows measured so far
