@@ -1,6 +1,8 @@
 // Device-neutral entry points of the elementwise family: checks, broadcasting, autograd wiring.
 #include "ops/elementwise.h"
 
+#include <cmath>
+
 #include "autograd/node.h"
 #include "core/factory.h"
 #include "ops/reduce.h"
@@ -35,6 +37,9 @@ Tensor unary_op(UnaryOp op, const Tensor& x, double alpha, const char* name, boo
               "under autocast", name, x.dtype(), x.shape());
   EMBER_CHECK(!floating_only || is_floating(x.dtype()),
               "{}: expected a float32 or float64 tensor, got {} of shape {}", name, x.dtype(), x.shape());
+  EMBER_CHECK(is_floating(x.dtype()) || alpha == std::trunc(alpha),
+              "{}: the scalar {} is not an integer, and the tensor ({} of shape {}) is: convert with .to(float32)",
+              name, alpha, x.dtype(), x.shape());
   Tensor out = empty(x.shape(), TensorOptions(x.dtype(), x.device()));
   kernels::unary_stub(x.device())(op, x, out, alpha);
   return out;
@@ -88,6 +93,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  // Integer division would truncate, and divide by zero with a signal, where PyTorch returns floats.
+  EMBER_CHECK(!a.defined() || !b.defined() || is_floating(a.dtype()) || is_floating(b.dtype()) || a.dtype() != b.dtype(),
+              "div: expected floating tensors, got {} {} and {} {}: convert with .to(float32)", a.shape(), a.dtype(),
+              b.shape(), b.dtype());
   Tensor out = binary_op(BinaryOp::Div, a, b, 1.0, "div");
   if (!autograd::any_requires_grad({a, b})) return out;
   Tensor keep_b = b.detach();

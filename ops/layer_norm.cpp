@@ -31,16 +31,17 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   EMBER_CHECK(n > 0, "layer_norm: cannot normalise over empty shape {}", normalized_shape);
   const std::int64_t rows = x.numel() / n;
   TensorOptions opts(x.dtype(), x.device());
+  // The kernels read every operand as contiguous (a strided weight is copied, as x is).
   Tensor xc = x.detach().contiguous();
+  Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor y = empty(x.shape(), opts), mean = empty({rows}, opts), rstd = empty({rows}, opts);
-  kernels::layer_norm_stub(x.device())(xc, weight.defined() ? weight.detach() : Tensor(),
-                                       bias.defined() ? bias.detach() : Tensor(), eps, y, mean, rstd);
+  kernels::layer_norm_stub(x.device())(xc, w, b, eps, y, mean, rstd);
   if (!autograd::any_requires_grad({x, weight, bias})) return y;
-  Tensor w = weight.defined() ? weight.detach() : Tensor();
-  return autograd::record("layer_norm", y, {x, weight, bias}, [xc, mean, rstd, w, opts](const Tensor& g, const std::vector<bool>& needs) {
+  return autograd::record("layer_norm", y, {x, weight, bias}, [xc, mean, rstd, w, opts, normalized_shape](const Tensor& g, const std::vector<bool>& needs) {
     Tensor dx = empty(xc.shape(), opts);
-    Tensor dw = needs[1] ? empty(w.shape(), opts) : Tensor();
-    Tensor db = needs[2] ? empty(w.shape(), opts) : Tensor();
+    Tensor dw = needs[1] ? empty(normalized_shape, opts) : Tensor();
+    Tensor db = needs[2] ? empty(normalized_shape, opts) : Tensor();
     kernels::layer_norm_backward_stub(xc.device())(g.contiguous(), xc, mean, rstd, w, dx, dw, db);
     return std::vector<Tensor>{needs[0] ? dx : Tensor(), dw, db};
   }, {xc, w});
