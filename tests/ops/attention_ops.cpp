@@ -155,7 +155,8 @@ EMBER_OP(causal_linear_attention) {
             v.insert(v.end(), v.begin(), v.end());
             return ref::make(v, {static_cast<std::int64_t>(v.size())});
           },
-          .errors = {{"causal_linear_attention: 3-d inputs",
+          .errors = {{"causal_linear_attention: undefined value", [] { Tensor t = zeros({1, 1, 4, 2}); causal_linear_attention(t, t, Tensor()); }, {"causal_linear_attention", "undefined"}},
+                    {"causal_linear_attention: 3-d inputs",
                 [] { causal_linear_attention(zeros({1, 4, 2}), zeros({1, 4, 2}), zeros({1, 4, 2})); },
                 {"causal_linear_attention", "(B, H, N, D)", "[1, 4, 2]"}},
                     {"causal_linear_attention: q and k differ",

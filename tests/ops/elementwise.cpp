@@ -54,7 +54,8 @@ EMBER_OP(add) {
           .samples = [] { return s::binary(); },
           .reference = [](Inputs in) { return zip(in, [](double a, double b) { return a + b; }); },
           .dtypes = kAnyDtype,
-          .errors = {{"add: shapes that do not broadcast",
+          .errors = {{"add: bfloat16 operands", [] { add(zeros({2}, kBFloat16), zeros({2}, kBFloat16)); }, {"add", "bfloat16", "[2]", "autocast"}},
+                    {"add: shapes that do not broadcast",
                 [] { add(zeros({2, 3}), zeros({4})); },
                 {"add", "[2, 3]", "[4]", "cannot be broadcast"}},
                     {"add: mixed devices", [] { add(zeros({2}), cuda2()); }, {"add", "different devices", "cpu", "cuda:0"}, Needs::Cuda}},
@@ -243,7 +244,8 @@ EMBER_OP(masked_fill) {
           },
           .reference = [](Inputs in) { return ref::zip(in[1], in[0], [](double m, double x) { return m != 0 ? -3.0 : x; }); },
           .dtypes = kAnyDtype,
-          .errors = {{"masked_fill: mask larger than the input",
+          .errors = {{"masked_fill: undefined mask", [] { masked_fill(zeros({2}), Tensor(), 1.0); }, {"masked_fill", "undefined"}},
+                    {"masked_fill: mask larger than the input",
                 [] { masked_fill(zeros({2}), ones({3, 2}), 1.0); },
                 {"masked_fill", "[3, 2]", "[2]"}}}};
 }

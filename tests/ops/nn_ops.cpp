@@ -125,7 +125,8 @@ EMBER_OP(layer_norm) {
                 {"empty batch", {s::normal({0, 4}), s::normal({4}), s::normal({4})}}};
           },
           .reference = [](Inputs in) { return ref_layer_norm(in[0], 4, in[1], in[2], 1e-5); },
-          .errors = {{"layer_norm: normalized_shape not trailing", [] { layer_norm(zeros({2, 3}), {4}); }, {"layer_norm", "[4]", "[2, 3]"}},
+          .errors = {{"layer_norm: undefined input", [] { layer_norm(Tensor(), {2}); }, {"layer_norm", "undefined"}},
+                    {"layer_norm: normalized_shape not trailing", [] { layer_norm(zeros({2, 3}), {4}); }, {"layer_norm", "[4]", "[2, 3]"}},
                     {"layer_norm: empty normalized_shape", [] { layer_norm(zeros({2, 3}), {}); }, {"layer_norm", "[]", "[2, 3]"}},
                     {"layer_norm: weight of the wrong shape", [] { layer_norm(zeros({2, 3}), {3}, ones({2})); }, {"layer_norm", "[2]", "[3]"}},
                     {"layer_norm: weight of another dtype",
@@ -157,7 +158,8 @@ EMBER_OP(embedding) {
             });
             return ref::map(rows, [](double v) { return 1.5 * v; });
           },
-          .errors = {{"embedding: index past the table",
+          .errors = {{"embedding: undefined indices", [] { embedding(zeros({5, 2}), Tensor()); }, {"embedding", "undefined"}},
+                    {"embedding: index past the table",
                 [] { embedding(zeros({5, 2}), i64({0, 5})); },
                 {"embedding", "out of range", "[0, 5)", "[2]"}},
                     {"embedding: negative index", [] { embedding(zeros({5, 2}), i64({-1, 2})); }, {"embedding", "out of range", "[-1, 2]"}},
@@ -178,7 +180,8 @@ EMBER_OP(cross_entropy) {
                 {"no rows", {s::normal({0, 4}), s::indices({0}, 4)}}};
           },
           .reference = [](Inputs in) { return ref_cross_entropy(in[0], in[1], 2, 0.1); },
-          .errors = {{"cross_entropy: target past the classes",
+          .errors = {{"cross_entropy: undefined logits", [] { cross_entropy(Tensor(), i64({0})); }, {"cross_entropy", "undefined"}},
+                    {"cross_entropy: target past the classes",
                 [] { cross_entropy(zeros({2, 3}), i64({0, 3})); },
                 {"cross_entropy", "out of range", "[0, 3)"}},
                     {"cross_entropy: targets of the wrong shape",

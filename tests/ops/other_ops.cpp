@@ -128,7 +128,8 @@ EMBER_OP(copy_into) {
           .reference = [](Inputs in) { return ref::zip(in[0], zeros({4, 3}, kFloat64), [](double a, double) { return a; }); },
           .differentiable = false,
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"copy_into: source that does not broadcast", [] { copy_into(zeros({2}), zeros({3}), "copy_into"); },
+          .errors = {{"copy_into: undefined source", [] { copy_into(zeros({2}), Tensor(), "copy_into"); }, {"copy_into", "undefined"}},
+                    {"copy_into: source that does not broadcast", [] { copy_into(zeros({2}), zeros({3}), "copy_into"); },
                       {"copy_into", "[3]", "[2]"}},
                      {"copy_into: expanded destination",
                       [] { copy_into(zeros({1}).expand({3}), ones({3}), "copy_into"); }, {"copy_into", "[3]", "memory location"}}}};
@@ -154,7 +155,15 @@ EMBER_OP(fused_sgd_step) {
             return ref::make(p, in[0].shape());
           },
           .differentiable = false,
-          .errors = {{"fused_sgd_step: gradient of another shape",
+          .errors = {{"fused_sgd_step: undefined parameter", [] { fused_sgd_step(Tensor(), zeros({2}), Tensor(), {}); }, {"undefined"}},
+                    {"fused_sgd_step: int64 parameter", [] { fused_sgd_step(zeros({2}, kInt64), zeros({2}, kInt64), Tensor(), {}); }, {"int64", "[2]"}},
+                    {"fused_sgd_step: strided parameter", [] { fused_sgd_step(zeros({2, 2}).t(), zeros({2, 2}), Tensor(), {}); }, {"strides", "not contiguous"}},
+                    {"fused_sgd_step: undefined gradient", [] { fused_sgd_step(zeros({2}), Tensor(), Tensor(), {}); }, {"undefined", "[2]"}},
+                    {"fused_sgd_step: float64 gradient", [] { fused_sgd_step(zeros({2}), zeros({2}, kFloat64), Tensor(), {}); }, {"float64", "float32"}},
+                    {"fused_sgd_step: strided gradient", [] { fused_sgd_step(zeros({2, 2}), zeros({2, 2}).t(), Tensor(), {}); }, {"not contiguous"}},
+                    {"fused_sgd_step: momentum without a buffer", [] { fused_sgd_step(zeros({2}), zeros({2}), Tensor(), {.momentum = 0.9}); }, {"momentum buffer", "0.9"}},
+                    {"fused_sgd_step: nesterov without momentum", [] { fused_sgd_step(zeros({2}), zeros({2}), Tensor(), {.nesterov = true}); }, {"nesterov", "momentum 0"}},
+                    {"fused_sgd_step: gradient of another shape",
                       [] { fused_sgd_step(zeros({2}), zeros({3}), Tensor(), {}); }, {"SGD", "grad", "[3]", "[2]"}}}};
 }
 EMBER_OP(fused_adam_step) {
@@ -170,7 +179,10 @@ EMBER_OP(fused_adam_step) {
             return ref::make(ref_adam(in[0].to_vector<double>(), in[1].to_vector<double>(), 3, 0.01, 0.1), in[0].shape());
           },
           .differentiable = false,
-          .errors = {{"fused_adam_step: state of another shape",
+          .errors = {{"fused_adam_step: amsgrad with RAdam", [] { Tensor z = zeros({2}); fused_adam_step(z, z, z.clone(), z.clone(), z.clone(), {.rectified = true, .amsgrad = true}); }, {"amsgrad", "RAdam"}},
+                    {"fused_adam_step: amsgrad without its buffer", [] { Tensor z = zeros({2}); fused_adam_step(z, z, z.clone(), z.clone(), Tensor(), {.amsgrad = true}); }, {"max_exp_avg_sq", "amsgrad"}},
+                    {"fused_adam_step: step 0", [] { Tensor z = zeros({2}); fused_adam_step(z, z, z.clone(), z.clone(), Tensor(), {.step = 0}); }, {"step", "from 1", "0"}},
+                    {"fused_adam_step: state of another shape",
                       [] { fused_adam_step(zeros({2}), zeros({2}), zeros({3}), zeros({2}), Tensor(), {}); },
                       {"Adam", "exp_avg", "[3]", "[2]"}}},
           .tolerance = 1e-10};

@@ -121,7 +121,8 @@ EMBER_OP(mean) {
           .op = [](Inputs in) { return cat({flat(mean(in[0], {-1})), flat(mean(in[0], {0}, true))}); },
           .samples = [] { return three_dim({2, 0, 4}); },
           .reference = [](Inputs in) { return ref_cat_flat({ref_mean(in[0], {2}), ref_mean(in[0], {0}, true)}); },
-          .errors = {{"mean: int64 tensor", [] { mean(zeros({2}, kInt64)); }, {"mean", "int64", "[2]"}},
+          .errors = {{"mean: undefined tensor", [] { mean(Tensor()); }, {"mean", "undefined"}},
+                    {"mean: int64 tensor", [] { mean(zeros({2}, kInt64)); }, {"mean", "int64", "[2]"}},
                     {"mean: over an empty dim", [] { mean(zeros({0, 3}), {0}); }, {"mean", "empty", "[0, 3]"}}}};
 }
 EMBER_OP(max) {
@@ -147,7 +148,8 @@ EMBER_OP(argmax) {
           .reference = [](Inputs in) { return ref_cat_flat({ref_argmax(in[0], 1, false), ref_argmax(in[0], 2, true)}); },
           .differentiable = false,
           .dtypes = {kFloat32, kFloat64, kInt64},
-          .errors = {{"argmax: over an empty dim", [] { argmax(zeros({0}), 0); }, {"argmax", "empty", "[0]"}},
+          .errors = {{"argmax: undefined tensor", [] { argmax(Tensor(), 0); }, {"argmax", "undefined"}},
+                    {"argmax: over an empty dim", [] { argmax(zeros({0}), 0); }, {"argmax", "empty", "[0]"}},
                     {"argmax: dim out of range", [] { argmax(zeros({2, 3}), 5); }, {"argmax", "dim 5"}}}};
 }
 EMBER_OP(var) {
@@ -159,7 +161,9 @@ EMBER_OP(var) {
             return v;
           },
           .reference = [](Inputs in) { return ref_cat_flat({ref_var(in[0], {1}, 1, false), ref_var(in[0], {0, 2}, 0, true)}); },
-          .errors = {{"var: no degrees of freedom", [] { var(zeros({1, 3}), {0}); }, {"var", "correction 1", "[1, 3]"}}}};
+          .errors = {{"var: undefined tensor", [] { var(Tensor()); }, {"var", "undefined"}},
+                    {"var: int64 tensor", [] { var(zeros({3}, kInt64)); }, {"var", "int64", "[3]"}},
+                    {"var: no degrees of freedom", [] { var(zeros({1, 3}), {0}); }, {"var", "correction 1", "[1, 3]"}}}};
 }
 EMBER_OP(sum_to) {
   return {.name = "sum_to",
@@ -167,7 +171,8 @@ EMBER_OP(sum_to) {
           .samples = [] { return three_dim({2, 3, 0}); },
           .reference = [](Inputs in) { return ref_sum(ref_sum(in[0], {0}), {1}, true); },
           .dtypes = {kFloat32, kFloat64, kInt64},
-          .errors = {{"sum_to: a shape g does not broadcast from", [] { sum_to(zeros({2, 3}), {4}); }, {"sum_to", "[2, 3]", "[4]"}}}};
+          .errors = {{"sum_to: a shape g does not broadcast from", [] { sum_to(zeros({2, 3}), {4}); }, {"sum_to", "[2, 3]", "[4]"}},
+                     {"sum_to: a shape larger than g", [] { sum_to(zeros({3}), {2, 3}); }, {"sum_to", "[2, 3]", "[3]"}}}};
 }
 
 EMBER_OP(matmul) {
@@ -187,7 +192,8 @@ EMBER_OP(matmul) {
           },
           .reference = [](Inputs in) { return ref_matmul(in[0], in[1]); },
           .dtypes = {kFloat32, kFloat64, kBFloat16},
-          .errors = {{"matmul: inner dims differ",
+          .errors = {{"matmul: undefined operand", [] { matmul(Tensor(), zeros({2})); }, {"matmul", "undefined"}},
+                    {"matmul: inner dims differ",
                 [] { matmul(zeros({2, 3}), zeros({4, 5})); },
                 {"matmul", "[2, 3]", "[4, 5]", "inner dimensions 3 and 4"}},
                     {"matmul: vectors of different lengths", [] { matmul(zeros({3}), zeros({4})); }, {"matmul", "[3]", "[4]", "3 and 4"}},

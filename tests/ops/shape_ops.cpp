@@ -78,7 +78,8 @@ EMBER_OP(cat) {
           },
           .reference = [](Inputs in) { return ref_cat({in[0], in[1], in[0]}, 1); },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"cat: shapes differ outside the dim",
+          .errors = {{"cat: sizes past int64", [] { Tensor big = zeros({1}).expand({kMax / 2 + 1}); cat({big, big}); }, {"cat", "past int64"}},
+                    {"cat: shapes differ outside the dim",
                 [] { cat({zeros({2, 3}), zeros({2, 4})}, 0); },
                 {"cat", "[2, 3]", "[2, 4]", "outside dim 0"}},
                     {"cat: dtype mismatch", [] { cat({zeros({2}), zeros({2}, kFloat64)}); }, {"cat", "tensor 1", "float64", "float32"}},
@@ -101,7 +102,8 @@ EMBER_OP(stack) {
                                [&](const Index& o) { return Index{o[1] * in[0].size(0) + o[0], o[2]}; });
           },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"stack: shapes differ", [] { stack({zeros({2}), zeros({3})}); }, {"stack", "tensor 1", "[3]", "[2]"}},
+          .errors = {{"stack: undefined element", [] { stack({zeros({2}), Tensor()}); }, {"stack", "tensor 1", "undefined"}},
+                    {"stack: shapes differ", [] { stack({zeros({2}), zeros({3})}); }, {"stack", "tensor 1", "[3]", "[2]"}},
                     {"stack: empty list", [] { stack({}); }, {"stack", "non-empty"}}}};
 }
 EMBER_OP(split) {
@@ -113,7 +115,8 @@ EMBER_OP(split) {
           },
           .reference = [](Inputs in) { return ref_scaled_pieces(in[0], {2, 2, 1}); },
           .dtypes = {kFloat32, kFloat64, kInt64},
-          .errors = {{"split: zero split size", [] { split(zeros({3}), 0); }, {"split", "split_size", "0"}}}};
+          .errors = {{"split: undefined tensor", [] { split(Tensor(), 1); }, {"split", "undefined"}},
+                    {"split: zero split size", [] { split(zeros({3}), 0); }, {"split", "split_size", "0"}}}};
 }
 EMBER_OP(chunk) {
   return {.name = "chunk",
@@ -124,7 +127,8 @@ EMBER_OP(chunk) {
           },
           .reference = [](Inputs in) { return ref_scaled_pieces(in[0], {3, 3, 1}); },
           .dtypes = {kFloat32, kFloat64, kInt64},
-          .errors = {{"chunk: zero chunks", [] { chunk(zeros({3}), 0); }, {"chunk", "chunks", "0"}},
+          .errors = {{"chunk: undefined tensor", [] { chunk(Tensor(), 1); }, {"chunk", "undefined"}},
+                    {"chunk: zero chunks", [] { chunk(zeros({3}), 0); }, {"chunk", "chunks", "0"}},
                     {"chunk: dim out of range", [] { chunk(zeros({3}), 2, 1); }, {"chunk", "dim 1"}}}};
 }
 EMBER_OP(tril) {

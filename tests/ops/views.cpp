@@ -54,7 +54,8 @@ EMBER_OP(reshape) {
           .samples = [] { return layouts(); },
           .reference = [](Inputs in) { return ref::map(ref_reshape(in[0], {4, in[0].numel() / 4}), [](double v) { return 2 * v; }); },
           .dtypes = {kFloat32, kFloat64, kInt64},
-          .errors = {{"reshape: wrong element count", [] { zeros({2, 3}).reshape({4, 2}); }, {"reshape", "[4, 2]", "6 elements"}},
+          .errors = {{"reshape: inferred dim that does not divide", [] { zeros({2, 3}).reshape({-1, 4}); }, {"reshape", "[-1, 4]", "6 elements"}},
+                    {"reshape: wrong element count", [] { zeros({2, 3}).reshape({4, 2}); }, {"reshape", "[4, 2]", "6 elements"}},
                     {"reshape: two inferred dims",
                 [] { zeros({2, 3}).reshape({-1, -1}); },
                 {"reshape", "only one dimension can be -1", "[-1, -1]"}},
@@ -67,7 +68,8 @@ EMBER_OP(flatten) {
           .samples = [] { return layouts(); },
           .reference = [](Inputs in) { return ref_reshape(in[0], {2, in[0].numel() / 2}); },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"flatten: start after end", [] { zeros({2, 3, 4}).flatten(2, 1); }, {"flatten", "start_dim 2", "end_dim 1"}}}};
+          .errors = {{"flatten: undefined tensor", [] { flatten(Tensor()); }, {"flatten", "undefined"}},
+                    {"flatten: start after end", [] { zeros({2, 3, 4}).flatten(2, 1); }, {"flatten", "start_dim 2", "end_dim 1"}}}};
 }
 EMBER_OP(transpose) {
   return {.name = "transpose",
@@ -75,7 +77,8 @@ EMBER_OP(transpose) {
           .samples = [] { return layouts(); },
           .reference = [](Inputs in) { return ref_permute(in[0], {2, 1, 0}); },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"transpose: dim out of range", [] { zeros({2, 3}).transpose(0, 2); }, {"transpose", "dim 2", "2 dims"}}}};
+          .errors = {{"transpose: undefined tensor", [] { transpose(Tensor(), 0, 1); }, {"transpose", "undefined"}},
+                    {"transpose: dim out of range", [] { zeros({2, 3}).transpose(0, 2); }, {"transpose", "dim 2", "2 dims"}}}};
 }
 EMBER_OP(permute) {
   return {.name = "permute",
@@ -83,7 +86,8 @@ EMBER_OP(permute) {
           .samples = [] { return layouts(); },
           .reference = [](Inputs in) { return ref_permute(in[0], {2, 0, 1}); },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"permute: repeated dim", [] { zeros({2, 3}).permute({0, 0}); }, {"permute", "repeated", "[0, 0]"}},
+          .errors = {{"permute: undefined tensor", [] { permute(Tensor(), {0}); }, {"permute", "undefined"}},
+                    {"permute: repeated dim", [] { zeros({2, 3}).permute({0, 0}); }, {"permute", "repeated", "[0, 0]"}},
                     {"permute: wrong number of dims", [] { zeros({2, 3}).permute({0}); }, {"permute", "1 dims", "[2, 3]"}}}};
 }
 EMBER_OP(slice) {
@@ -109,7 +113,8 @@ EMBER_OP(narrow) {
             return ref::gather(in[0], shape, [](const Index& o) { return Index{o[0], o[1], o[2] + 1}; });
           },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"narrow: past the end", [] { zeros({2, 3}).narrow(1, 2, 2); }, {"narrow", "start 2", "length 2", "[2, 3]"}},
+          .errors = {{"narrow: undefined tensor", [] { narrow(Tensor(), 0, 0, 1); }, {"narrow", "undefined"}},
+                    {"narrow: past the end", [] { zeros({2, 3}).narrow(1, 2, 2); }, {"narrow", "start 2", "length 2", "[2, 3]"}},
                     {"narrow: length that overflows", [] { zeros({2, 3}).narrow(1, 1, kMax); }, {"narrow", "out of range", "[2, 3]"}}}};
 }
 EMBER_OP(select) {
@@ -120,7 +125,8 @@ EMBER_OP(select) {
             return ref::gather(in[0], {in[0].size(0), in[0].size(1)}, [](const Index& o) { return Index{o[0], o[1], 3}; });
           },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"select: index out of range", [] { zeros({2, 3}).select(1, 3); }, {"select", "index 3", "[2, 3]"}}}};
+          .errors = {{"select: undefined tensor", [] { select(Tensor(), 0, 0); }, {"select", "undefined"}},
+                    {"select: index out of range", [] { zeros({2, 3}).select(1, 3); }, {"select", "index 3", "[2, 3]"}}}};
 }
 EMBER_OP(unsqueeze) {
   return {.name = "unsqueeze",
@@ -128,7 +134,8 @@ EMBER_OP(unsqueeze) {
           .samples = [] { return layouts(); },
           .reference = [](Inputs in) { return ref_reshape(in[0], {in[0].size(0), 1, in[0].size(1), in[0].size(2)}); },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"unsqueeze: dim out of range", [] { zeros({2}).unsqueeze(3); }, {"unsqueeze", "dim 3"}}}};
+          .errors = {{"unsqueeze: undefined tensor", [] { unsqueeze(Tensor(), 0); }, {"unsqueeze", "undefined"}},
+                    {"unsqueeze: dim out of range", [] { zeros({2}).unsqueeze(3); }, {"unsqueeze", "dim 3"}}}};
 }
 EMBER_OP(squeeze) {
   return {.name = "squeeze",
@@ -140,7 +147,9 @@ EMBER_OP(squeeze) {
           },
           .reference = [](Inputs in) { return ref_reshape(in[0], {in[0].size(1), in[0].size(2)}); },
           .dtypes = {kFloat32, kFloat64, kInt64, kBFloat16},
-          .errors = {{"squeeze: dim out of range", [] { zeros({2}).squeeze(1); }, {"squeeze", "dim 1"}}}};
+          .errors = {{"squeeze: undefined tensor", [] { squeeze(Tensor(), 0); }, {"squeeze", "undefined"}},
+                    {"squeeze: undefined tensor, all dims", [] { squeeze(Tensor()); }, {"squeeze", "undefined"}},
+                    {"squeeze: dim out of range", [] { zeros({2}).squeeze(1); }, {"squeeze", "dim 1"}}}};
 }
 EMBER_OP(expand) {
   return {.name = "expand",
@@ -152,7 +161,9 @@ EMBER_OP(expand) {
           },
           .reference = [](Inputs in) { return ref::zip(in[0], in[1], [](double a, double b) { return a * b; }); },
           .dtypes = {kFloat32, kFloat64, kInt64},
-          .errors = {{"expand: non-1 dim to another size", [] { zeros({2, 3}).expand({4, 3}); }, {"expand", "[2, 3]", "[4, 3]"}},
+          .errors = {{"expand: undefined tensor", [] { expand(Tensor(), {2}); }, {"expand", "undefined"}},
+                    {"expand: -1 for a new leading dim", [] { zeros({2}).expand({-1, 2}); }, {"expand", "-1", "[-1, 2]"}},
+                    {"expand: non-1 dim to another size", [] { zeros({2, 3}).expand({4, 3}); }, {"expand", "[2, 3]", "[4, 3]"}},
                     {"expand: to fewer dims", [] { zeros({2, 3}).expand({3}); }, {"expand", "[2, 3]", "[3]", "fewer dims"}},
                     {"expand: negative size", [] { zeros({1}).expand({-2}); }, {"expand", "negative dimension -2"}},
                     {"expand: size past int64",
