@@ -1,7 +1,8 @@
-// Which compute backends this build of Ember has, and whether a GPU is usable right now.
+// Which compute backends this build of Ember has, whether a GPU is usable right now, and the
+// process-wide CUDA math settings. Core itself knows no backend: the queries are answered by the
+// device hooks that cuda/ registers (core/device_hooks.h).
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 #include "core/device.h"
@@ -15,7 +16,7 @@ bool cuda_is_available();  // built with CUDA and at least one device visible (a
 std::string cuda_unavailable_reason();
 std::string backend_info();  // one line for logs and reports, e.g. "cpu (2 threads), cuda: no device"
 // Waits until `device` has finished the work queued on it (for timing); a no-op for the CPU, whose
-// ops return when done.
+// ops return when done, and in a build without CUDA.
 void synchronize(Device device);
 
 namespace cuda {
@@ -43,17 +44,6 @@ class AllowTf32Guard {
 // partial sums stay float32 (CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION). Process-wide.
 void set_allow_bf16_reduced_precision_reduction(bool allow);
 bool allow_bf16_reduced_precision_reduction();
-
-bool cudnn_built();  // compiled with cuDNN (bfloat16 attention through its fused kernel)
-
-// Which implementation bfloat16 softmax attention on CUDA used, counted per call: cuDNN's fused
-// kernel, or Ember's kernel on float32 copies (EMBER_CUDNN_DEBUG=1 prints each fallback's reason).
-// For tests and diagnostics; all zero on the CPU or without cuDNN.
-struct AttentionPaths {
-  std::int64_t cudnn_forward = 0, cudnn_backward = 0, fallback_forward = 0, fallback_backward = 0;
-};
-AttentionPaths attention_paths();
-void count_attention_path(bool cudnn, bool backward);  // called by the CUDA attention kernels
 }  // namespace cuda
 
 }  // namespace ember

@@ -1,11 +1,10 @@
-// Tensor creation from shapes and C++ values.
+// Tensor creation from shapes and C++ values. full(), which runs the fill kernel, is defined in
+// ops/factory.cpp; zeros and ones are full() of 0 and 1.
 #include "core/factory.h"
 
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include "ops/copy.h"
 
 namespace ember {
 
@@ -28,16 +27,6 @@ void check_fill_value(double value, DType dtype, const char* op) {
   constexpr double limit = 9223372036854775808.0;  // 2^63
   EMBER_CHECK(std::isfinite(value) && value >= -limit && value < limit,
               "{}: the value {} cannot be stored in an int64 tensor", op, value);
-}
-
-Tensor full(const Shape& shape, double value, TensorOptions options) {
-  check_fill_value(value, options.dtype, "full");
-  bool wants_grad = options.requires_grad;
-  options.requires_grad = false;
-  Tensor t = empty(shape, options);
-  kernels::fill_stub(t.device())(t, value);
-  if (wants_grad) t.requires_grad_();
-  return t;
 }
 
 Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, 0.0, options); }

@@ -1,5 +1,6 @@
 // Creating tensors: empty/zeros/ones/full/arange and tensors from C++ values.
-// Random factories (randn, rand, randint) live in ops/random.h.
+// Random factories (randn, rand, randint) live in ops/random.h; full(), which runs the fill
+// kernel, is defined in ops/factory.cpp.
 #pragma once
 
 #include <initializer_list>

@@ -1,27 +1,16 @@
-// Storage allocation for each device kind. CUDA memory is delegated to cuda/allocator when Ember is
-// built with CUDA; otherwise asking for it is an error that says how to get it.
+// Storage allocation for each device kind. CPU memory comes from core/cpu_allocator; other devices'
+// memory from the backend that registered their device hooks (cuda/ registers its caching
+// allocator), and without one, asking for it is an error that says how to get it.
 #include "core/storage.h"
 
 #include "core/cpu_allocator.h"
-#include "core/error.h"
-
-#ifdef EMBER_WITH_CUDA
-#include "cuda/allocator.h"
-#endif
+#include "core/device_hooks.h"
 
 namespace ember {
 
 Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  if (device.is_cpu()) {
-    data_ = cpu_allocator::allocate(nbytes);
-    return;
-  }
-#ifdef EMBER_WITH_CUDA
-  data_ = cuda::allocate(nbytes, device.index);
-#else
-  fail("cannot allocate on {}: Ember was built without CUDA (configure with nvcc available and "
-       "EMBER_CUDA=ON)", device);
-#endif
+  data_ = device.is_cpu() ? cpu_allocator::allocate(nbytes)
+                          : device_hooks(device, "allocate").allocate(nbytes, device.index);
 }
 
 Storage::~Storage() {
@@ -29,9 +18,8 @@ Storage::~Storage() {
     cpu_allocator::deallocate(data_, nbytes_);
     return;
   }
-#ifdef EMBER_WITH_CUDA
-  cuda::deallocate(data_, device_.index);
-#endif
+  // Cannot throw: the constructor found the hooks of this device.
+  device_hooks(device_, "free").deallocate(data_, device_.index);
 }
 
 }  // namespace ember

@@ -22,7 +22,7 @@ namespace ember {
 class Storage {
  public:
   // Allocates nbytes on device. CPU memory is 64-byte aligned; CUDA memory comes from the caching
-  // allocator in cuda/.
+  // allocator in cuda/, through the device hooks (core/device_hooks.h).
   Storage(std::size_t nbytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;

@@ -10,7 +10,8 @@
 // through the other.
 //
 // The free functions in ops/ are the full API; the methods below are the ones users reach for
-// most, forwarding to those functions.
+// most, forwarding to those functions. Methods that run kernels or record autograd are declared
+// here but defined in ops/tensor_methods.cpp, so that core/ knows no kernel table.
 #pragma once
 
 #include <cstdint>

@@ -19,9 +19,9 @@
 // Tiles are square (the same block of rows for queries and keys), sized to fit shared memory,
 // with rows padded by one element against bank conflicts. Every thread loops over tile elements;
 // this is a straightforward kernel, not a tuned one.
-#include "core/backend.h"
 #include "core/factory.h"
 #include "core/random.h"
+#include "cuda/attention_paths.h"
 #include "cuda/common.cuh"
 #include "ops/copy.h"
 #include "ops/sdpa.h"

@@ -2,7 +2,8 @@
 //
 // copy_stub copies src into dst element by element, reading src through broadcast strides and
 // converting dtype on the fly; contiguous(), clone(), to(dtype), cat and the backward of slicing all
-// use it. Copies between devices go through cuda/ (see Tensor::to(Device)).
+// use it. Copies between devices go through the device hooks cuda/ registers (core/device_hooks.h,
+// used by Tensor::to(Device)).
 #pragma once
 
 #include "core/tensor.h"
