@@ -354,6 +354,9 @@ std::vector<ErrorRow> module_rows() {
          s.step();
        },
        {"StepLR", "2 parameter groups", "1"}},
+      {"fill_: undefined tensor", [] { Tensor u; u.fill_(1.0); }, {"fill_", "undefined"}},
+      {"add_: undefined other", [] { zeros({2}).add_(Tensor()); }, {"add_", "undefined", "[2]"}},
+      {"sub_: float64 into float32", [] { zeros({2}).sub_(zeros({2}, kFloat64)); }, {"sub_", "float64", "float32"}},
       {"AutocastGuard: float32", [] { AutocastGuard guard(kFloat32); }, {"autocast", "bfloat16", "float32"}},
       {"Optimizer: a parameter group's tensor reset after construction",
        [] {
