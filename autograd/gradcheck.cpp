@@ -95,15 +95,17 @@ Tensor evaluate_with_grad(const GradcheckFn& fn, const std::vector<Tensor>& inpu
 // One backward pass from `out` with incoming gradient g; returns each input's gradient (empty for
 // inputs that do not require grad, zeros for those that got none) and reports any gradient that
 // reached an input which does not require grad.
+// `wanted[i]`: whether input i required grad before the function ran (a function may turn it on).
 std::vector<std::vector<double>> backward_once(const Tensor& out, const Tensor& g, std::vector<Tensor>& leaves,
-                                               GradcheckResult& result, const std::string& context) {
+                                               const std::vector<bool>& wanted, GradcheckResult& result,
+                                               const std::string& context) {
   for (auto& leaf : leaves)
     if (leaf.defined() && leaf.requires_grad()) leaf.set_grad(Tensor());
   run_backward({out}, {g}, /*retain_graph=*/true);
   std::vector<std::vector<double>> grads;
   for (std::size_t i = 0; i < leaves.size(); ++i) {
     const Tensor& leaf = leaves[i];
-    if (!leaf.defined() || !leaf.requires_grad()) {
+    if (!leaf.defined() || !wanted[i]) {
       if (leaf.defined() && leaf.grad().defined()) {
         result.ok = false;
         result.report += fmt::format("{}input {} {} does not require grad but received a gradient\n", context, i,
@@ -140,6 +142,8 @@ void compare(double numerical, double analytical, std::int64_t input, std::int64
 void check_inputs(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& options,
                   GradcheckResult& result, const std::string& context) {
   std::vector<Tensor> leaves = leaf_copies(inputs);
+  std::vector<bool> wanted;
+  for (const Tensor& t : inputs) wanted.push_back(t.defined() && t.requires_grad());
   const Tensor out = evaluate_with_grad(fn, leaves);
   EMBER_CHECK(out.requires_grad(), "gradcheck: the function's output does not require grad");
   const std::int64_t n_out = out.numel();
@@ -150,12 +154,12 @@ void check_inputs(const GradcheckFn& fn, const std::vector<Tensor>& inputs, cons
     std::vector<double> one_hot(n_out, 0.0);
     one_hot[o] = 1.0;
     rows[o] = backward_once(out, from_vector(one_hot, {n_out}, TensorOptions(out.dtype(), out.device())).reshape(out.shape()),
-                            leaves, result, context);
+                            leaves, wanted, result, context);
   }
   // The vector-Jacobian product with a random strided gradient v.
   const Tensor v = random_strided_gradient(out, options.seed);
   const std::vector<double> v_values = v.to_vector<double>();
-  const auto vjp = backward_once(out, v, leaves, result, context);
+  const auto vjp = backward_once(out, v, leaves, wanted, result, context);
 
   // Numerical Jacobian, one column per input element; v^T J accumulated alongside.
   for (std::size_t i = 0; i < inputs.size(); ++i) {

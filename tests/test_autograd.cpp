@@ -113,6 +113,76 @@ TEST_CASE("autograd: gradcheck detects a wrong backward") {
   CHECK(result.analytical == doctest::Approx(result.numerical / 2).epsilon(1e-4));
 }
 
+// The defects the old gradcheck let through (issue #14): a backward that reads the incoming gradient
+// as contiguous, a kernel that reads its input as contiguous, a gradient reaching an input that
+// does not require grad. Each op below is right on the contiguous, one-hot path the old check took.
+namespace {
+// 2x, with a backward that walks g's storage as if g were contiguous.
+Tensor doubled_contiguous_grad(const std::vector<Tensor>& in) {
+  Tensor x = in[0];
+  return autograd::record("doubled", x.detach() * 2.0, {x}, [](const Tensor& g, const std::vector<bool>&) {
+    const double* raw = g.data_ptr<double>();
+    std::vector<double> values(raw, raw + g.numel());
+    for (double& v : values) v *= 2;
+    return std::vector<Tensor>{from_vector(values, {g.numel()}, kFloat64).reshape(g.shape())};
+  });
+}
+// 2x, computed from x's storage read as if x were contiguous; backward is the true 2g.
+Tensor doubled_contiguous_input(const std::vector<Tensor>& in) {
+  Tensor x = in[0];
+  const double* raw = x.data_ptr<double>();
+  std::vector<double> values(raw, raw + x.numel());
+  for (double& v : values) v *= 2;
+  Tensor out = from_vector(values, {x.numel()}, kFloat64).reshape(x.shape());
+  return autograd::record("doubled", out, {x}, [](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{g * 2.0};
+  });
+}
+}  // namespace
+
+TEST_CASE("autograd: gradcheck catches a backward that assumes a contiguous incoming gradient") {
+  const Tensor x = randn({3, 4}, kFloat64).requires_grad_();
+  auto result = autograd::gradcheck(doubled_contiguous_grad, {x}, {.strided_inputs = false});
+  INFO(result.report);
+  CHECK_FALSE(result.ok);
+  CHECK(result.report.find("random strided incoming gradient") != std::string::npos);
+  CHECK(result.worst_output == -1);  // the vector-Jacobian product, not a one-hot row, failed
+}
+
+TEST_CASE("autograd: gradcheck catches a kernel that reads a strided input as contiguous") {
+  const Tensor x = randn({3, 4}, kFloat64).requires_grad_();
+  CHECK(autograd::gradcheck(doubled_contiguous_input, {x}, {.strided_inputs = false}).ok);  // the old check
+  auto result = autograd::gradcheck(doubled_contiguous_input, {x});
+  INFO(result.report);
+  CHECK_FALSE(result.ok);
+  CHECK(result.report.find("strided inputs:") != std::string::npos);
+}
+
+TEST_CASE("autograd: gradcheck catches a gradient reaching an input that does not require grad") {
+  auto leaky = [](const std::vector<Tensor>& in) {
+    Tensor b = in[1];
+    if (!b.requires_grad()) b.requires_grad_();  // the defect: the op turns on grad for a constant
+    return in[0] * b;
+  };
+  auto result = autograd::gradcheck(leaky, {randn({2, 3}, kFloat64).requires_grad_(), randn({2, 3}, kFloat64)});
+  INFO(result.report);
+  CHECK_FALSE(result.ok);
+  CHECK(result.report.find("input 1 [2, 3] does not require grad but received a gradient") != std::string::npos);
+}
+
+TEST_CASE("autograd: gradcheck's float64 tolerances catch an error of 1e-6") {
+  // Off by one part in a million: passed the old atol 1e-5 / rtol 1e-3, fails atol 1e-8 / rtol 1e-6.
+  auto slightly_wrong = [](const std::vector<Tensor>& in) {
+    Tensor x = in[0];
+    return autograd::record("slightly_wrong", x.detach() * 3.0, {x}, [](const Tensor& g, const std::vector<bool>&) {
+      return std::vector<Tensor>{g * (3.0 * (1 + 3e-6))};
+    });
+  };
+  const Tensor x = randn({4}, kFloat64).requires_grad_();
+  CHECK(autograd::gradcheck(slightly_wrong, {x}, {.atol = 1e-5, .rtol = 1e-3}).ok);
+  CHECK_FALSE(autograd::gradcheck(slightly_wrong, {x}).ok);
+}
+
 TEST_CASE("autograd: gradcheck refuses float32 inputs") {
   CHECK_ERROR_CONTAINS(autograd::gradcheck([](const std::vector<Tensor>& in) { return in[0] * 2.0; },
                                            {ones({2}).requires_grad_()}),
