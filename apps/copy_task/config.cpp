@@ -121,6 +121,7 @@ Config resumed_config(const std::string& resume, const Config& given, const CLI:
     stored.threads = given.threads;
   }
   if (app.count("--checkpoint-every")) stored.checkpoint_every = given.checkpoint_every;
+  if (app.count("--test-signal-at")) stored.test_signal = given.test_signal;
   stored.out = folder.string();
   stored.resume = resume;
   stored.resumed = true;
@@ -262,10 +263,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
                "output folder, a corrupt or mismatched checkpoint); 130 interrupted (Ctrl-C or SIGTERM: a checkpoint "
                "is written and the resume command printed; a second Ctrl-C stops at once).\n"
                "Resume: --resume DIR alone continues the run in DIR with the configuration stored in DIR/run.json; "
-               "flags given with it must agree, except --threads and --checkpoint-every."};
+               "flags given with it must agree, except --threads, --checkpoint-every and --test-signal-at."};
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
   Config c;
-  std::string attention = "both", seq_lens;
+  std::string attention = "both", seq_lens, test_signal;
   DeviceChoice device = DeviceChoice::Cpu;
   flags::add_choice(app, "--protocol", c.protocol,
                     "paper: decoder-only CausalLM (Katharopoulos et al.); seed: encoder-decoder (Do & Bergner)");
@@ -309,6 +310,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(whole_number(0, 1000000000));
   app.add_option("--resume", c.resume, "continue the run in this folder (or the folder of this checkpoint file)")
       ->check(flags::plain_path());
+  app.add_option("--test-signal-at", test_signal,
+                 "for tests: right after training step STEP of the first run that reaches it, the process sends "
+                 "itself SIGNAL (INT, TERM or KILL), as if it arrived then; e.g. 40:KILL")
+      ->check(flags::step_and_signal());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -345,6 +350,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   if (device == DeviceChoice::Cuda && !ember::cuda_is_available())
     bad_input("--device cuda, but no CUDA device is available ({})", ember::backend_info());
   c.device = resolve_device(device);
+  if (!test_signal.empty()) c.test_signal = flags::parse_step_and_signal(test_signal);
   if (c.log_every == 0) c.log_every = std::max<std::int64_t>(1, c.steps / 50);
   if (c.threads == 0) c.threads = ember::get_num_threads();
 

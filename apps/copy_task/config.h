@@ -12,9 +12,9 @@
 // A run folder has an identity: run.json holds the resolved configuration, written when the run
 // starts. `--resume DIR` alone continues that run with that configuration; a flag given with it
 // must agree with run.json, except --threads (allowed, with a note that bit-identity then is not
-// guaranteed) and --checkpoint-every (changes no result). Everything that can fail is checked here,
-// before the folder is touched: flag values, the output folder, the memory the run would need.
-// Choices are read into enums here (choices.h) and stay enums.
+// guaranteed), --checkpoint-every (changes no result) and --test-signal-at. Everything that can
+// fail is checked here, before the folder is touched: flag values, the output folder, the memory
+// the run would need. Choices are read into enums here (choices.h) and stay enums.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "choices.h"
+#include "stop_signal.h"  // ScheduledSignal
 
 namespace copy_task {
 
@@ -52,6 +53,7 @@ struct Config {
   std::int64_t checkpoint_every = 0;
   std::string resume;
   bool resumed = false;
+  std::optional<ScheduledSignal> test_signal;  // --test-signal-at; not part of the run's identity
 
   std::string describe() const;  // one line per setting, for report.md
 };

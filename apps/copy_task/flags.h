@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "choices.h"
+#include "stop_signal.h"  // ScheduledSignal
 
 namespace copy_task::flags {
 
@@ -31,8 +32,13 @@ CLI::Validator number_list(std::int64_t lo, std::int64_t hi);
 // A path without control characters (newlines would break the files that name it).
 CLI::Validator plain_path();
 
+// STEP:SIGNAL for --test-signal-at: a step from 1 to 10^9 and INT, TERM or KILL.
+CLI::Validator step_and_signal();
+
 // The items of a list number_list accepted.
 std::vector<std::int64_t> parse_list(const std::string& text);
+// The value step_and_signal accepted.
+ScheduledSignal parse_step_and_signal(const std::string& text);
 
 // Adds option `name`, whose value is one of E's names exactly (anything else is refused with the
 // list of names), stored into `target` as the enum.

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -191,6 +192,8 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
       tokens_since_log = 0;
       last_log = now;
     }
+    // --test-signal-at: SIGINT/SIGTERM reach the stop handler before the check below; SIGKILL ends here.
+    if (config.test_signal && config.test_signal->step == step) std::raise(config.test_signal->signal);
     const bool checkpoint_due = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
     if (checkpoint_due || stop.load()) save(ckpt, parts, step, elapsed, false, identity);
     if (stop.load()) {
