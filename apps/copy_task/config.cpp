@@ -21,20 +21,21 @@ namespace fs = std::filesystem;
 struct Preset {
   std::int64_t layers, heads, d_model, d_ff, batch, steps, lr_drop_step, eval_sequences;
   double lr, dropout;
-  const char* optimizer;
+  OptimizerKind optimizer;
   std::vector<std::int64_t> seq_lens;
   std::int64_t sweep_max;
   double sweep_budget_s;
 };
 
-Preset preset(Protocol protocol, const std::string& scale) {
-  const bool full = scale == "full";
+Preset preset(Protocol protocol, Scale scale) {
+  using enum OptimizerKind;
+  const bool full = scale == Scale::Full;
   if (protocol == Protocol::Paper) {
-    if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, "radam", {128}, 65536, 1800};
-    return {3, 4, 96, 192, 32, 5000, 3500, 256, 1e-3, 0.0, "radam", {10}, 4096, 60};
+    if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, RAdam, {128}, 65536, 1800};
+    return {3, 4, 96, 192, 32, 5000, 3500, 256, 1e-3, 0.0, RAdam, {10}, 4096, 60};
   }
-  if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, "adam", {8, 16, 32, 64}, 65536, 1800};
-  return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, "adam", {8}, 1024, 60};
+  if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, Adam, {8, 16, 32, 64}, 65536, 1800};
+  return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, {8}, 1024, 60};
 }
 
 std::string timestamp() {
@@ -64,8 +65,22 @@ constexpr Setting kSettings[] = {
     {"--sweep-budget", "sweep_budget_s"}, {"--sweep-batch", "sweep_batch"},
 };
 
+// --attention and run.json's "attention": softmax, linear, or both (softmax first).
 std::string attention_text(const std::vector<ember::nn::AttentionKind>& kinds) {
   return kinds.size() == 2 ? "both" : ember::nn::attention_kind_name(kinds.front());
+}
+
+std::vector<ember::nn::AttentionKind> attention_kinds(const std::string& text) {
+  if (text == "both") return {ember::nn::AttentionKind::Softmax, ember::nn::AttentionKind::Linear};
+  return {ember::nn::parse_attention_kind(text)};
+}
+
+// run.json's `key`, one of E's names; anything else throws, naming the key and the value.
+template <Choice E>
+E choice_from_json(const nlohmann::json& j, const char* key) {
+  const std::string text = j.at(key).get<std::string>();
+  if (auto value = parse_choice<E>(text)) return *value;
+  throw std::runtime_error(fmt::format("{} is '{}' (expected one of {})", key, text, choice_names<E>()));
 }
 
 // `--resume X`: X is a run folder, or a file inside one (a checkpoint).
@@ -106,6 +121,7 @@ Config resumed_config(const std::string& resume, const Config& given, const CLI:
     stored.threads = given.threads;
   }
   if (app.count("--checkpoint-every")) stored.checkpoint_every = given.checkpoint_every;
+  if (app.count("--test-signal-at")) stored.test_signal = given.test_signal;
   stored.out = folder.string();
   stored.resume = resume;
   stored.resumed = true;
@@ -143,11 +159,6 @@ std::string shell_quoted(const std::string& text) {
   return out + "'";
 }
 
-ember::Device Config::device_value() const {
-  if (device == "cuda") return ember::kCUDA;
-  return ember::kCPU;
-}
-
 std::string Config::describe() const {
   std::string kinds_text;
   for (auto k : kinds) kinds_text += (kinds_text.empty() ? "" : ", ") + ember::nn::attention_kind_name(k);
@@ -155,14 +166,15 @@ std::string Config::describe() const {
       "| protocol | {} |\n| scale | {} |\n| layers | {} |\n| heads | {} |\n| d_model | {} |\n| d_ff | {} |\n"
       "| dropout | {} |\n| batch | {} |\n| steps | {} |\n| optimizer | {} |\n| lr | {} |\n| lr drop | x{} at step {} |\n"
       "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| precision | {} |\n| threads | {} |\n| seed | {} |\n",
-      protocol == Protocol::Paper ? "paper (decoder-only)" : "seed (encoder-decoder)", scale, layers, heads, d_model,
-      d_ff, dropout, batch, steps, optimizer, lr, lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text,
-      device, precision, threads > 0 ? threads : ember::get_num_threads(), seed);
+      fmt::format("{} ({})", choice_name(protocol), protocol == Protocol::Paper ? "decoder-only" : "encoder-decoder"),
+      choice_name(scale), layers, heads, d_model, d_ff, dropout, batch, steps, choice_name(optimizer), lr,
+      lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text, device_word(device), choice_name(precision),
+      threads > 0 ? threads : ember::get_num_threads(), seed);
 }
 
 nlohmann::json to_json(const Config& c) {
-  return {{"protocol", c.protocol == Protocol::Paper ? "paper" : "seed"},
-          {"scale", c.scale},
+  return {{"protocol", choice_name(c.protocol)},
+          {"scale", choice_name(c.scale)},
           {"layers", c.layers},
           {"heads", c.heads},
           {"d_model", c.d_model},
@@ -173,11 +185,11 @@ nlohmann::json to_json(const Config& c) {
           {"lr", c.lr},
           {"lr_drop_step", c.lr_drop_step},
           {"lr_drop_factor", c.lr_drop_factor},
-          {"optimizer", c.optimizer},
+          {"optimizer", choice_name(c.optimizer)},
           {"seq_lens", c.seq_lens},
           {"attention", attention_text(c.kinds)},
-          {"device", c.device},
-          {"precision", c.precision},
+          {"device", device_word(c.device)},
+          {"precision", choice_name(c.precision)},
           {"threads", c.threads},
           {"seed", c.seed},
           {"eval_sequences", c.eval_sequences},
@@ -192,10 +204,8 @@ nlohmann::json to_json(const Config& c) {
 Config config_from_json(const nlohmann::json& j, const std::string& path) {
   Config c;
   try {
-    const std::string protocol = j.at("protocol").get<std::string>();
-    if (protocol != "paper" && protocol != "seed") throw std::runtime_error("protocol is '" + protocol + "'");
-    c.protocol = protocol == "paper" ? Protocol::Paper : Protocol::Seed;
-    j.at("scale").get_to(c.scale);
+    c.protocol = choice_from_json<Protocol>(j, "protocol");
+    c.scale = choice_from_json<Scale>(j, "scale");
     j.at("layers").get_to(c.layers);
     j.at("heads").get_to(c.heads);
     j.at("d_model").get_to(c.d_model);
@@ -206,13 +216,13 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
     j.at("lr").get_to(c.lr);
     j.at("lr_drop_step").get_to(c.lr_drop_step);
     j.at("lr_drop_factor").get_to(c.lr_drop_factor);
-    j.at("optimizer").get_to(c.optimizer);
+    c.optimizer = choice_from_json<OptimizerKind>(j, "optimizer");
     j.at("seq_lens").get_to(c.seq_lens);
-    const std::string attention = j.at("attention").get<std::string>();
-    c.kinds = attention == "both" ? std::vector{ember::nn::AttentionKind::Softmax, ember::nn::AttentionKind::Linear}
-                                  : std::vector{ember::nn::parse_attention_kind(attention)};
-    j.at("device").get_to(c.device);
-    j.at("precision").get_to(c.precision);
+    c.kinds = attention_kinds(j.at("attention").get<std::string>());
+    const DeviceChoice device = choice_from_json<DeviceChoice>(j, "device");
+    if (device == DeviceChoice::Auto) throw std::runtime_error("device is 'auto' (run.json holds the device used)");
+    c.device = resolve_device(device);
+    c.precision = choice_from_json<Precision>(j, "precision");
     j.at("threads").get_to(c.threads);
     j.at("seed").get_to(c.seed);
     j.at("eval_sequences").get_to(c.eval_sequences);
@@ -253,14 +263,14 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
                "output folder, a corrupt or mismatched checkpoint); 130 interrupted (Ctrl-C or SIGTERM: a checkpoint "
                "is written and the resume command printed; a second Ctrl-C stops at once).\n"
                "Resume: --resume DIR alone continues the run in DIR with the configuration stored in DIR/run.json; "
-               "flags given with it must agree, except --threads and --checkpoint-every."};
+               "flags given with it must agree, except --threads, --checkpoint-every and --test-signal-at."};
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
   Config c;
-  std::string protocol = "paper", attention = "both", seq_lens;
-  app.add_option("--protocol", protocol, "paper: decoder-only CausalLM (Katharopoulos et al.); seed: encoder-decoder (Do & Bergner)")
-      ->check(CLI::IsMember({"paper", "seed"}));
-  app.add_option("--scale", c.scale, "small (default; minutes on 2 CPU cores) or full (the study's sizes)")
-      ->check(CLI::IsMember({"small", "full"}));
+  std::string attention = "both", seq_lens, test_signal;
+  DeviceChoice device = DeviceChoice::Cpu;
+  flags::add_choice(app, "--protocol", c.protocol,
+                    "paper: decoder-only CausalLM (Katharopoulos et al.); seed: encoder-decoder (Do & Bergner)");
+  flags::add_choice(app, "--scale", c.scale, "small (default; minutes on 2 CPU cores) or full (the study's sizes)");
   app.add_option("--layers", c.layers, "decoder layers (and encoder layers for seed)")->check(whole_number(1, 1000));
   app.add_option("--heads", c.heads, "attention heads")->check(whole_number(1, 1024));
   app.add_option("--d-model", c.d_model, "model width (a multiple of --heads)")->check(whole_number(1, 1 << 16));
@@ -273,16 +283,15 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(whole_number(0, 1000000000));
   app.add_option("--lr-drop-factor", c.lr_drop_factor, "factor of the lr drop")
       ->check(flags::real_number(0.0, 1.0, /*lo_open=*/true));
-  app.add_option("--optimizer", c.optimizer, "radam or adam")->check(CLI::IsMember({"radam", "adam"}));
+  flags::add_choice(app, "--optimizer", c.optimizer, "radam or adam (default: the protocol's)");
   app.add_option("--seq-lens,--seq-len", seq_lens,
                  "paper: maximum copied length; seed: copied length of each run (comma-separated)")
       ->check(flags::number_list(1, 4096));
   app.add_option("--attention", attention, "softmax, linear or both")->check(CLI::IsMember({"softmax", "linear", "both"}));
-  app.add_option("--device", c.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  app.add_option("--precision", c.precision,
-                 "fp32, or bf16: matmuls and attention read bfloat16 under autocast, weights stay float32 "
-                 "(fast on CUDA; emulated, hence slower, on the CPU)")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  flags::add_choice(app, "--device", device, "cpu, cuda or auto (cuda when a device is available)");
+  flags::add_choice(app, "--precision", c.precision,
+                    "fp32, or bf16: matmuls and attention read bfloat16 under autocast, weights stay float32 "
+                    "(fast on CUDA; emulated, hence slower, on the CPU)");
   app.add_option("--threads", c.threads, fmt::format("CPU threads (0: all cores; at most {})", ember::max_num_threads()))
       ->check(whole_number(0, ember::max_num_threads()));
   app.add_option("--seed", c.seed, "random seed (model init, data, dropout)")->check(flags::unsigned_number());
@@ -301,6 +310,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(whole_number(0, 1000000000));
   app.add_option("--resume", c.resume, "continue the run in this folder (or the folder of this checkpoint file)")
       ->check(flags::plain_path());
+  app.add_option("--test-signal-at", test_signal,
+                 "for tests: right after training step STEP of the first run that reaches it, the process sends "
+                 "itself SIGNAL (INT, TERM or KILL), as if it arrived then; e.g. 40:KILL")
+      ->check(flags::step_and_signal());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -310,7 +323,6 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   } catch (const CLI::ParseError& e) {
     bad_input("{} (run with --help for the list of flags)", e.what());
   }
-  c.protocol = protocol == "paper" ? Protocol::Paper : Protocol::Seed;
   if (!seq_lens.empty()) c.seq_lens = flags::parse_list(seq_lens);
   Preset p = preset(c.protocol, c.scale);
   auto pick = [](auto& value, auto fallback) {
@@ -328,20 +340,17 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   pick(c.eval_sequences, p.eval_sequences);
   pick(c.sweep_max, p.sweep_max);
   pick(c.sweep_budget_s, p.sweep_budget_s);
-  if (c.optimizer.empty()) c.optimizer = p.optimizer;
+  if (app.count("--optimizer") == 0) c.optimizer = p.optimizer;
   if (c.seq_lens.empty()) c.seq_lens = p.seq_lens;
   if (c.protocol == Protocol::Paper && c.seq_lens.size() != 1)
     bad_input("--seq-len for the paper protocol is one maximum length, got {} values", c.seq_lens.size());
   if (c.d_model % c.heads != 0) bad_input("--d-model {} is not a multiple of --heads {}", c.d_model, c.heads);
   c.sweep = !no_sweep;
-  if (attention == "both") {
-    c.kinds = {ember::nn::AttentionKind::Softmax, ember::nn::AttentionKind::Linear};
-  } else {
-    c.kinds = {ember::nn::parse_attention_kind(attention)};
-  }
-  if (c.device == "auto") c.device = ember::cuda_is_available() ? "cuda" : "cpu";
-  if (c.device == "cuda" && !ember::cuda_is_available())
+  c.kinds = attention_kinds(attention);
+  if (device == DeviceChoice::Cuda && !ember::cuda_is_available())
     bad_input("--device cuda, but no CUDA device is available ({})", ember::backend_info());
+  c.device = resolve_device(device);
+  if (!test_signal.empty()) c.test_signal = flags::parse_step_and_signal(test_signal);
   if (c.log_every == 0) c.log_every = std::max<std::int64_t>(1, c.steps / 50);
   if (c.threads == 0) c.threads = ember::get_num_threads();
 

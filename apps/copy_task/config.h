@@ -12,8 +12,9 @@
 // A run folder has an identity: run.json holds the resolved configuration, written when the run
 // starts. `--resume DIR` alone continues that run with that configuration; a flag given with it
 // must agree with run.json, except --threads (allowed, with a note that bit-identity then is not
-// guaranteed) and --checkpoint-every (changes no result). Everything that can fail is checked here,
-// before the folder is touched: flag values, the output folder, the memory the run would need.
+// guaranteed), --checkpoint-every (changes no result) and --test-signal-at. Everything that can
+// fail is checked here, before the folder is touched: flag values, the output folder, the memory
+// the run would need. Choices are read into enums here (choices.h) and stay enums.
 #pragma once
 
 #include <cstdint>
@@ -24,21 +25,22 @@
 #include <ember/ember.h>
 #include <nlohmann/json.hpp>
 
-namespace copy_task {
+#include "choices.h"
+#include "stop_signal.h"  // ScheduledSignal
 
-enum class Protocol { Paper, Seed };
+namespace copy_task {
 
 struct Config {
   Protocol protocol = Protocol::Paper;
-  std::string scale = "small";
+  Scale scale = Scale::Small;
   std::int64_t layers = 0, heads = 0, d_model = 0, d_ff = 0, batch = 0, steps = 0;
   double lr = 0, lr_drop_factor = 0.1, dropout = 0;
   std::int64_t lr_drop_step = 0;  // 0: no drop
-  std::string optimizer;          // "radam" | "adam"
+  OptimizerKind optimizer = OptimizerKind::RAdam;
   std::vector<std::int64_t> seq_lens;  // paper: one maximum length; seed: the N of each run
   std::vector<ember::nn::AttentionKind> kinds;
-  std::string device = "cpu";
-  std::string precision = "fp32";  // "fp32" | "bf16" (autocast: GEMMs and attention in bfloat16)
+  ember::Device device = ember::kCPU;
+  Precision precision = Precision::Fp32;
   int threads = 0;
   std::uint64_t seed = 0;
   std::string out;
@@ -51,8 +53,8 @@ struct Config {
   std::int64_t checkpoint_every = 0;
   std::string resume;
   bool resumed = false;
+  std::optional<ScheduledSignal> test_signal;  // --test-signal-at; not part of the run's identity
 
-  ember::Device device_value() const;
   std::string describe() const;  // one line per setting, for report.md
 };
 

@@ -3,8 +3,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -35,6 +38,10 @@ std::string parse_decimal(const std::string& text, Int& value) {
     return fmt::format("'{}' is not a whole number in decimal digits", text);
   return "";
 }
+
+// --test-signal-at's signals by name.
+constexpr std::pair<std::string_view, int> kSignalNames[] = {{"INT", SIGINT}, {"TERM", SIGTERM}, {"KILL", SIGKILL}};
+constexpr std::int64_t kLastSignalStep = 1000000000;
 
 }  // namespace
 
@@ -113,6 +120,33 @@ CLI::Validator number_list(std::int64_t lo, std::int64_t hi) {
         return "";
       },
       fmt::format("LIST of INT in {}", range_text(lo, hi)));
+}
+
+CLI::Validator step_and_signal() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const std::string accepted =
+            fmt::format("accepted: STEP:SIGNAL, a step from {} and INT, TERM or KILL", range_text(1, kLastSignalStep));
+        const auto colon = text.find(':');
+        if (colon == std::string::npos) return fmt::format("'{}' has no ':' ({})", text, accepted);
+        std::int64_t step = 0;
+        std::string error = parse_decimal(text.substr(0, colon), step);
+        if (error.empty() && (step < 1 || step > kLastSignalStep)) error = fmt::format("step {} is out of range", step);
+        const std::string_view name = std::string_view(text).substr(colon + 1);
+        bool known = false;
+        for (const auto& [signal_name, number] : kSignalNames) known = known || signal_name == name;
+        if (error.empty() && !known) error = fmt::format("'{}' is not a signal this hook sends", name);
+        return error.empty() ? "" : fmt::format("{} ({})", error, accepted);
+      },
+      "STEP:SIGNAL");
+}
+
+ScheduledSignal parse_step_and_signal(const std::string& text) {
+  const auto colon = text.find(':');
+  ScheduledSignal scheduled{std::stoll(text.substr(0, colon)), 0};
+  for (const auto& [name, number] : kSignalNames)
+    if (name == std::string_view(text).substr(colon + 1)) scheduled.signal = number;
+  return scheduled;
 }
 
 CLI::Validator plain_path() {

@@ -25,7 +25,7 @@ int interrupted(const Config& config, const std::string& where) {
 int run(const Config& config) {
   ember::set_num_threads(config.threads);
   fmt::print("copy task: {} protocol, {} scale, {}; output in {}\n",
-             config.protocol == Protocol::Paper ? "paper" : "seed", config.scale, ember::backend_info(), config.out);
+             choice_name(config.protocol), choice_name(config.scale), ember::backend_info(), config.out);
   MetricsLog log(config.out + "/metrics.csv");
   std::vector<RunResult> runs;
   for (auto n : config.seq_lens) {

@@ -46,14 +46,14 @@ class LmModel final : public CopyModel {
  public:
   LmModel(const Config& c, nn::AttentionKind kind, std::int64_t max_len)
       : config_(c), max_len_(max_len), model_(transformer_config(c, kind)) {
-    model_.to(c.device_value());
+    model_.to(c.device);
   }
   nn::Module& module() override { return model_; }
 
   BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
     LmBatch batch = make_lm_batch(data_seed, index, config_.batch, max_len_);
-    Tensor targets = batch.targets.to(config_.device_value());
-    Tensor logits = model_.forward(batch.inputs.to(config_.device_value()));
+    Tensor targets = batch.targets.to(config_.device);
+    Tensor logits = model_.forward(batch.inputs.to(config_.device));
     return {cross_entropy(logits, targets, {.ignore_index = kIgnore}), scored_accuracy(logits, targets),
             batch.inputs.numel()};
   }
@@ -72,7 +72,7 @@ class LmModel final : public CopyModel {
       LmBatch batch = make_lm_batch(eval_seed, k, config_.batch, max_len_, n);
       Tensor prompt = batch.inputs.narrow(1, 0, n + 1);  // [s, 0]
       Tensor expected = cat({batch.inputs.narrow(1, 0, n), zeros({config_.batch, 1}, kInt64)}, 1);
-      Tensor out = nn::generate_greedy(model_, prompt.to(config_.device_value()), n + 1);
+      Tensor out = nn::generate_greedy(model_, prompt.to(config_.device), n + 1);
       add_accuracy(out.narrow(1, n + 1, n + 1), expected, result, correct, total, exact);
     }
     result.token_acc = correct / total;
@@ -81,7 +81,7 @@ class LmModel final : public CopyModel {
   }
 
   Tensor sweep_loss(std::int64_t n, std::int64_t batch) override {
-    Tensor tokens = randint(0, kVocab, {batch, n + 1}).to(config_.device_value());
+    Tensor tokens = randint(0, kVocab, {batch, n + 1}).to(config_.device);
     Tensor logits = model_.forward(tokens.narrow(1, 0, n));
     return cross_entropy(logits, tokens.narrow(1, 1, n).contiguous());
   }
@@ -95,13 +95,13 @@ class LmModel final : public CopyModel {
 class Seq2SeqModel final : public CopyModel {
  public:
   Seq2SeqModel(const Config& c, nn::AttentionKind kind, std::int64_t n) : config_(c), n_(n), model_(transformer_config(c, kind)) {
-    model_.to(c.device_value());
+    model_.to(c.device);
   }
   nn::Module& module() override { return model_; }
 
   BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
     Seq2SeqBatch batch = make_seq2seq_batch(data_seed, index, config_.batch, n_);
-    const Device device = config_.device_value();
+    const Device device = config_.device;
     Tensor targets = batch.tgt_out.to(device);
     Tensor logits = model_.forward(batch.src.to(device), batch.tgt_in.to(device));
     return {cross_entropy(logits, targets), scored_accuracy(logits, targets), batch.src.numel() + batch.tgt_in.numel()};
@@ -117,7 +117,7 @@ class Seq2SeqModel final : public CopyModel {
         return result;
       }
       Seq2SeqBatch batch = make_seq2seq_batch(eval_seed, k, config_.batch, n_);
-      Tensor out = nn::generate_greedy(model_, batch.src.to(config_.device_value()), 0, n_ + 1);
+      Tensor out = nn::generate_greedy(model_, batch.src.to(config_.device), 0, n_ + 1);
       add_accuracy(out, batch.tgt_out, result, correct, total, exact);
     }
     result.token_acc = correct / total;
@@ -127,7 +127,7 @@ class Seq2SeqModel final : public CopyModel {
 
   Tensor sweep_loss(std::int64_t n, std::int64_t batch) override {
     Seq2SeqBatch b = make_seq2seq_batch(12345, 0, batch, n);
-    const Device device = config_.device_value();
+    const Device device = config_.device;
     return cross_entropy(model_.forward(b.src.to(device), b.tgt_in.to(device)), b.tgt_out.to(device));
   }
 

@@ -115,7 +115,7 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
           optim::Adam adam(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
           row.seconds = median_step_seconds([&] {
             Tensor loss = [&] {
-              AutocastGuard autocast(kBFloat16, config.precision == "bf16");
+              AutocastGuard autocast(kBFloat16, config.precision == Precision::Bf16);
               return model->sweep_loss(n, B);
             }();
             adam.zero_grad();
@@ -127,11 +127,11 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
           options.kind = kind;
           options.causal = causal;
           nn::MultiHeadAttention attention(config.d_model, config.heads, options);
-          attention.to(config.device_value());
-          Tensor x = randn({B, n, config.d_model}).to(config.device_value()).requires_grad_();
+          attention.to(config.device);
+          Tensor x = randn({B, n, config.d_model}).to(config.device).requires_grad_();
           row.seconds = median_step_seconds([&] {
             Tensor y = [&] {
-              AutocastGuard autocast(kBFloat16, config.precision == "bf16");
+              AutocastGuard autocast(kBFloat16, config.precision == Precision::Bf16);
               return attention.forward(x, x, x);
             }();
             sum(y).backward();

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -48,7 +49,7 @@ std::optional<MetricsRow> parse_row(const std::string& line) {
 }
 
 nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t seq_len) {
-  return {{"protocol", c.protocol == Protocol::Paper ? "paper" : "seed"},
+  return {{"protocol", choice_name(c.protocol)},
           {"attention", nn::attention_kind_name(kind)},
           {"seq_len", std::to_string(seq_len)},
           {"layers", std::to_string(c.layers)},
@@ -57,12 +58,12 @@ nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t 
           {"d_ff", std::to_string(c.d_ff)},
           {"batch", std::to_string(c.batch)},
           {"steps", std::to_string(c.steps)},
-          {"optimizer", c.optimizer},
+          {"optimizer", choice_name(c.optimizer)},
           {"lr", fmt::format("{}", c.lr)},
           {"lr_drop_step", std::to_string(c.lr_drop_step)},
           {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
           {"dropout", fmt::format("{}", c.dropout)},
-          {"precision", c.precision},
+          {"precision", choice_name(c.precision)},
           {"seed", std::to_string(c.seed)}};
 }
 
@@ -128,7 +129,7 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   auto model = CopyModel::create(config, kind, seq_len);
   model->module().train();
   std::unique_ptr<optim::Optimizer> optimizer;
-  if (config.optimizer == "radam") {
+  if (config.optimizer == OptimizerKind::RAdam) {
     optimizer = std::make_unique<optim::RAdam>(model->module().parameters(), optim::RAdamOptions{.lr = config.lr});
   } else {
     optimizer = std::make_unique<optim::Adam>(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
@@ -162,7 +163,7 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   auto last_log = started;
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     BatchResult batch = [&] {
-      ember::AutocastGuard autocast(ember::kBFloat16, config.precision == "bf16");
+      ember::AutocastGuard autocast(ember::kBFloat16, config.precision == Precision::Bf16);
       return model->train_batch(config.seed, static_cast<std::uint64_t>(step));
     }();
     optimizer->zero_grad();
@@ -191,6 +192,8 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
       tokens_since_log = 0;
       last_log = now;
     }
+    // --test-signal-at: SIGINT/SIGTERM reach the stop handler before the check below; SIGKILL ends here.
+    if (config.test_signal && config.test_signal->step == step) std::raise(config.test_signal->signal);
     const bool checkpoint_due = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
     if (checkpoint_due || stop.load()) save(ckpt, parts, step, elapsed, false, identity);
     if (stop.load()) {

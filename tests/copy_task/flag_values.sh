@@ -28,6 +28,15 @@ expect_refused "--seq-lens: ',8' has an empty item" --protocol seed --seq-lens ,
 expect_refused "--seq-lens: 8 is listed twice" --protocol seed --seq-lens 8,8
 expect_refused "--steps: 'abc' is not a whole number" --steps abc
 expect_refused "--dropout: 1.5 is out of range (accepted: finite numbers in [0, 0.99])" --dropout 1.5
+# Choices take their names only: not another spelling, not the number an enum is stored as.
+expect_refused "--precision: 'fp16' is not one of fp32, bf16" --precision fp16
+expect_refused "--optimizer: '1' is not one of radam, adam" --optimizer 1
+expect_refused "--device: 'gpu' is not one of cpu, cuda, auto" --device gpu
+expect_refused "--scale: 'Full' is not one of small, full" --scale Full
+expect_refused "--protocol: 'decoder' is not one of paper, seed" --protocol decoder
+expect_refused "--test-signal-at: '40' has no ':'" --test-signal-at 40
+expect_refused "--test-signal-at: step 0 is out of range" --test-signal-at 0:INT
+expect_refused "--test-signal-at: 'HUP' is not a signal this hook sends" --test-signal-at 40:HUP
 # Range messages stay short: no 309-digit DBL_MAX.
 run_copy_task --lr -1 --out "$WORK/out_dir"
 [ "$(wc -c < "$WORK/err")" -lt 300 ] || fail "the range message is too long: $(cat "$WORK/err")"

@@ -7,15 +7,12 @@ ARGS=(--steps 300 --checkpoint-every 10 --layers 1 --d-model 16 --d-ff 16 --head
       --eval-sequences 4 --no-sweep --threads 1 --attention softmax --dropout 0.1 --lr-drop-step 0)
 run_copy_task "${ARGS[@]}" --out "$WORK/straight"
 [ "$STATUS" -eq 0 ] || fail "the uninterrupted run failed"
-# An interrupted run, resumed with --resume alone.
-"$BIN" "${ARGS[@]}" --out "$WORK/run" > /dev/null &
-pid=$!
-wait_for_file "$WORK/run/checkpoint_softmax_4.safetensors"
-kill -INT "$pid" 2> /dev/null || true
-wait "$pid" || true
+# A run interrupted right after step 35 (SIGINT, sent by the run itself), resumed with --resume alone.
+run_copy_task "${ARGS[@]}" --test-signal-at 35:INT --out "$WORK/run"
+[ "$STATUS" -eq 130 ] || { cat "$WORK/err"; fail "SIGINT at step 35: exit $STATUS, expected 130"; }
 run_copy_task --resume "$WORK/run"
 [ "$STATUS" -eq 0 ] || { cat "$WORK/err"; fail "--resume DIR alone: exit $STATUS"; }
-grep -q "resumed at step" "$WORK/out" || fail "--resume DIR alone did not continue from the checkpoint"
+grep -qx "softmax N=4: resumed at step 35" "$WORK/out" || fail "--resume DIR alone did not continue from step 35"
 [ "$(tail -1 "$WORK/run/metrics.csv" | cut -d, -f1)" = 300 ] || fail "the resumed run did not stop at its own 300 steps"
 cmp "$WORK/straight/model_softmax_4.safetensors" "$WORK/run/model_softmax_4.safetensors" \
   || fail "the resumed run's weights differ from the uninterrupted run's"
