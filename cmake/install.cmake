@@ -10,7 +10,7 @@ set(EMBER_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ember)
 # Public headers only: ops/cpu/ (kernels, CBLAS) and cuda/ are implementation details that no
 # public header includes.
 install(FILES ember/ember.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ember)
-foreach(dir core autograd ops nn nn/optim)
+foreach(dir core autograd ops ops/formulas nn nn/optim)
   file(GLOB headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${dir}/*.h)
   install(FILES ${headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ember/${dir})
 endforeach()

@@ -1,6 +1,7 @@
-// Device-side helpers shared by Ember's CUDA kernels: launch sizes, math that picks the float or
-// double function by type, deterministic reductions across a warp or a row of threads, the
-// launch shape of row kernels, and the (B, H, N, X) operand view of the attention kernels.
+// Device-side helpers shared by Ember's CUDA kernels: launch sizes, deterministic reductions across
+// a warp or a row of threads, the launch shape of row kernels, and the (B, H, N, X) operand view of
+// the attention kernels. The math functions chosen by type (math::exp, ...) come from
+// ops/formulas/host_device.h, shared with the CPU.
 //
 // Reductions here always combine values in one fixed order (shuffle-down trees, then the warps'
 // partials in warp order), so a kernel gives bit-identical results run after run. None of them
@@ -15,6 +16,7 @@
 #include <type_traits>
 
 #include "cuda/context.h"
+#include "ops/formulas/host_device.h"
 
 namespace ember::cuda {
 
@@ -49,28 +51,6 @@ __device__ __forceinline__ bool is_nan(T x) {
   if constexpr (std::is_floating_point_v<T>) return x != x;
   return false;
 }
-
-// The C math functions, chosen by type so templated kernels never promote float to double.
-namespace math {
-template <typename T> __device__ __forceinline__ T exp(T x) {
-  if constexpr (std::is_same_v<T, float>) return ::expf(x); else return ::exp(x);
-}
-template <typename T> __device__ __forceinline__ T log(T x) {
-  if constexpr (std::is_same_v<T, float>) return ::logf(x); else return ::log(x);
-}
-template <typename T> __device__ __forceinline__ T sqrt(T x) {
-  if constexpr (std::is_same_v<T, float>) return ::sqrtf(x); else return ::sqrt(x);
-}
-template <typename T> __device__ __forceinline__ T tanh(T x) {
-  if constexpr (std::is_same_v<T, float>) return ::tanhf(x); else return ::tanh(x);
-}
-template <typename T> __device__ __forceinline__ T erf(T x) {
-  if constexpr (std::is_same_v<T, float>) return ::erff(x); else return ::erf(x);
-}
-template <typename T> __device__ __forceinline__ T pow(T x, T y) {
-  if constexpr (std::is_same_v<T, float>) return ::powf(x, y); else return ::pow(x, y);
-}
-}  // namespace math
 
 // Warp shuffles; a kernel reducing a struct overloads both for it.
 template <typename T>

@@ -12,6 +12,8 @@ namespace ember {
 namespace kernels {
 constinit DispatchStub<binary_fn> binary_stub("binary elementwise op");
 constinit DispatchStub<unary_fn> unary_stub("unary elementwise op");
+constinit DispatchStub<activation_fn> activation_stub("activation");
+constinit DispatchStub<activation_backward_fn> activation_backward_stub("activation backward");
 constinit DispatchStub<where_fn> where_stub("where");
 }  // namespace kernels
 
@@ -31,28 +33,39 @@ void check_pair(const char* op, const Tensor& a, const Tensor& b) {
               "compute under autocast", op, a.dtype(), a.shape(), b.shape());
 }
 
-Tensor unary_op(UnaryOp op, const Tensor& x, double alpha, const char* name, bool floating_only) {
+// The output of a unary op on x, after checking x.
+Tensor unary_output(const Tensor& x, const char* name, bool floating_only) {
   EMBER_CHECK(x.defined(), "{}: undefined tensor argument", name);
   EMBER_CHECK(!is_reduced_float(x.dtype()), "{}: no {} kernel (shape {}): convert with .to(float32) or compute "
               "under autocast", name, x.dtype(), x.shape());
   EMBER_CHECK(!floating_only || is_floating(x.dtype()),
               "{}: expected a float32 or float64 tensor, got {} of shape {}", name, x.dtype(), x.shape());
+  return empty(x.shape(), TensorOptions(x.dtype(), x.device()));
+}
+
+Tensor unary_op(UnaryOp op, const Tensor& x, double alpha, const char* name, bool floating_only) {
+  Tensor out = unary_output(x, name, floating_only);
   EMBER_CHECK(is_floating(x.dtype()) || alpha == std::trunc(alpha),
               "{}: the scalar {} is not an integer, and the tensor ({} of shape {}) is: convert with .to(float32)",
               name, alpha, x.dtype(), x.shape());
-  Tensor out = empty(x.shape(), TensorOptions(x.dtype(), x.device()));
   kernels::unary_stub(x.device())(op, x, out, alpha);
   return out;
 }
 
-// Unary op whose backward is one fused binary kernel: grad_in = backward_op(grad, saved), where
-// saved is the input (save_output=false) or the output.
-Tensor unary_with_backward(UnaryOp op, BinaryOp backward_op, const Tensor& x, double alpha,
-                           const char* name, bool save_output) {
-  Tensor y = unary_op(op, x, alpha, name, true);
-  Tensor saved = (save_output ? y : x).detach();
-  return record(name, y, {x}, [=](const Tensor& g, const std::vector<bool>&) {
-    return std::vector<Tensor>{binary_op(backward_op, g, saved, alpha, name)};
+// The activation F (a formula of ops/formulas/activations.h) with its fused backward,
+// dx = F::backward(g, saved), where saved is x or y as F says. alpha is F's parameter.
+template <typename F>
+Tensor activation(const Tensor& x, double alpha = 0.0) {
+  static_assert(formulas::Activations::contains<F>, "add the formula to formulas::Activations");
+  Tensor y = unary_output(x, F::name, true);
+  kernels::activation_stub(x.device())(F::id, x, y, alpha);
+  Tensor saved = (F::saved == formulas::Saved::Output ? y : x).detach();
+  return record(F::name, y, {x}, [saved, alpha](const Tensor& g, const std::vector<bool>&) {
+    check_pair(F::name, g, saved);
+    Shape shape = broadcast_shapes(g.shape(), saved.shape(), F::name);
+    Tensor dx = empty(shape, TensorOptions(g.dtype(), g.device()));
+    kernels::activation_backward_stub(g.device())(F::id, g, saved, dx, alpha);
+    return std::vector<Tensor>{dx};
   }, {saved});
 }
 
@@ -161,49 +174,17 @@ Tensor neg(const Tensor& x) {
   });
 }
 
-Tensor exp(const Tensor& x) {
-  Tensor y = unary_op(UnaryOp::Exp, x, 0.0, "exp", true);
-  Tensor saved = autograd::any_requires_grad({x}) ? y.detach() : Tensor();
-  return record("exp", y, {x}, [saved](const Tensor& g, const std::vector<bool>&) {
-    return std::vector<Tensor>{mul(g, saved)};
-  }, {saved});
-}
-
-Tensor log(const Tensor& x) {
-  Tensor y = unary_op(UnaryOp::Log, x, 0.0, "log", true);
-  Tensor saved = autograd::any_requires_grad({x}) ? x.detach() : Tensor();
-  return record("log", y, {x}, [saved](const Tensor& g, const std::vector<bool>&) {
-    return std::vector<Tensor>{div(g, saved)};
-  }, {saved});
-}
-
-Tensor sqrt(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Sqrt, BinaryOp::SqrtBackward, x, 0.0, "sqrt", true);
-}
-Tensor rsqrt(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Rsqrt, BinaryOp::RsqrtBackward, x, 0.0, "rsqrt", true);
-}
-Tensor abs(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Abs, BinaryOp::AbsBackward, x, 0.0, "abs", false);
-}
-Tensor tanh(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Tanh, BinaryOp::TanhBackward, x, 0.0, "tanh", true);
-}
-Tensor sigmoid(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, 0.0, "sigmoid", true);
-}
-Tensor relu(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Relu, BinaryOp::ReluBackward, x, 0.0, "relu", false);
-}
-Tensor gelu(const Tensor& x) {
-  return unary_with_backward(UnaryOp::Gelu, BinaryOp::GeluBackward, x, 0.0, "gelu", false);
-}
-Tensor elu(const Tensor& x, double alpha) {
-  return unary_with_backward(UnaryOp::Elu, BinaryOp::EluBackward, x, alpha, "elu", false);
-}
-Tensor pow(const Tensor& x, double exponent) {
-  return unary_with_backward(UnaryOp::Pow, BinaryOp::PowBackward, x, exponent, "pow", false);
-}
+Tensor exp(const Tensor& x) { return activation<formulas::Exp>(x); }
+Tensor log(const Tensor& x) { return activation<formulas::Log>(x); }
+Tensor sqrt(const Tensor& x) { return activation<formulas::Sqrt>(x); }
+Tensor rsqrt(const Tensor& x) { return activation<formulas::Rsqrt>(x); }
+Tensor abs(const Tensor& x) { return activation<formulas::Abs>(x); }
+Tensor tanh(const Tensor& x) { return activation<formulas::Tanh>(x); }
+Tensor sigmoid(const Tensor& x) { return activation<formulas::Sigmoid>(x); }
+Tensor relu(const Tensor& x) { return activation<formulas::Relu>(x); }
+Tensor gelu(const Tensor& x) { return activation<formulas::Gelu>(x); }
+Tensor elu(const Tensor& x, double alpha) { return activation<formulas::Elu>(x, alpha); }
+Tensor pow(const Tensor& x, double exponent) { return activation<formulas::Pow>(x, exponent); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_pair("where", a, b);

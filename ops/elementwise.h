@@ -7,6 +7,7 @@
 
 #include "core/tensor.h"
 #include "ops/dispatch.h"
+#include "ops/formulas/activations.h"
 
 namespace ember {
 
@@ -63,42 +64,34 @@ Tensor operator/(double a, const Tensor& b);
 
 namespace kernels {
 
-// Forward ops and the fused backward formulas of unary ops (grad_in = f(grad_out, saved)), so a
-// backward is one pass over memory. `alpha` scales b for Add/Sub and is the op parameter of the
-// backward formulas (elu's alpha, pow's exponent).
-enum class BinaryOp {
-  Add, Sub, Mul, Div, Eq, Ne, Lt, Le, Gt, Ge,
-  SqrtBackward,     // (g, y): g / (2y)
-  RsqrtBackward,    // (g, y): -g y^3 / 2
-  TanhBackward,     // (g, y): g (1 - y^2)
-  SigmoidBackward,  // (g, y): g y (1 - y)
-  ReluBackward,     // (g, x): g [x > 0]
-  GeluBackward,     // (g, x): g (Phi(x) + x phi(x))
-  EluBackward,      // (g, x): g [x > 0] + g alpha e^x [x <= 0]
-  PowBackward,      // (g, x): g alpha x^(alpha - 1)
-  AbsBackward,      // (g, x): g sign(x)
-};
-enum class UnaryOp {
-  Neg, Exp, Log, Sqrt, Rsqrt, Abs, Tanh, Sigmoid, Relu, Gelu,
-  Elu,       // alpha
-  Pow,       // x^alpha
-  AddScalar, MulScalar, RsubScalar, RdivScalar,  // x + alpha, x alpha, alpha - x, alpha / x
-};
+// Binary forward ops; `alpha` scales b for Add and Sub.
+enum class BinaryOp { Add, Sub, Mul, Div, Eq, Ne, Lt, Le, Gt, Ge };
+// Scalar arithmetic: x + alpha, x alpha, alpha - x, alpha / x (and -x).
+enum class UnaryOp { Neg, AddScalar, MulScalar, RsubScalar, RdivScalar };
+
+using formulas::Activation;
 
 // out has the broadcast shape and is contiguous; a and b are read through broadcast strides.
 using binary_fn = void (*)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out,
                            double alpha);
 using unary_fn = void (*)(UnaryOp op, const Tensor& x, const Tensor& out, double alpha);
+// The activations of ops/formulas/activations.h (float32 and float64): out = value(x, alpha), and
+// backward's dx = backward(g, saved, alpha) with g and saved read as broadcast to dx's shape.
+using activation_fn = void (*)(Activation op, const Tensor& x, const Tensor& out, double alpha);
+using activation_backward_fn = void (*)(Activation op, const Tensor& g, const Tensor& saved,
+                                        const Tensor& dx, double alpha);
 // cond has the dtype of a and b here (the entry point converts it).
 using where_fn = void (*)(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
 
 extern DispatchStub<binary_fn> binary_stub;
 extern DispatchStub<unary_fn> unary_stub;
+extern DispatchStub<activation_fn> activation_stub;
+extern DispatchStub<activation_backward_fn> activation_backward_stub;
 extern DispatchStub<where_fn> where_stub;
 
 }  // namespace kernels
 
-// Runs a binary kernel op on already-checked operands (used by backward formulas elsewhere).
+// Runs a binary kernel op with the checks and broadcasting of add, sub, ... (no autograd).
 Tensor binary_op(kernels::BinaryOp op, const Tensor& a, const Tensor& b, double alpha,
                  const char* name);
 

@@ -1,28 +1,16 @@
-// CPU kernels for the elementwise family: binary (with broadcasting), unary and where.
-// Each op is a small lambda; the switch over ops happens once per call, outside the loops.
-#include <cmath>
-#include <numbers>
-
+// CPU kernels for the elementwise family: binary (with broadcasting), scalar arithmetic,
+// activations and where. Each op is a small lambda or formula functor; the choice of op happens once
+// per call, outside the loops. The activations' maths is in ops/formulas/activations.h, shared with
+// the CUDA kernels: this file only expands its list.
 #include "ops/cpu/loops.h"
 #include "ops/elementwise.h"
 
 namespace ember::cpu {
 namespace {
 
+using kernels::Activation;
 using kernels::BinaryOp;
 using kernels::UnaryOp;
-
-template <typename T>
-T gelu_value(T x) {
-  return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
-}
-
-template <typename T>
-T gelu_derivative(T x) {
-  const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
-  const T pdf = std::exp(T(-0.5) * x * x) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
-  return cdf + x * pdf;
-}
 
 template <typename T, typename F>
 void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
@@ -56,26 +44,8 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& o
     case BinaryOp::Le: return go([](T x, T y) { return T(x <= y); });
     case BinaryOp::Gt: return go([](T x, T y) { return T(x > y); });
     case BinaryOp::Ge: return go([](T x, T y) { return T(x >= y); });
-    default: break;
   }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case BinaryOp::SqrtBackward: return go([](T g, T y) { return g / (T(2) * y); });
-      case BinaryOp::RsqrtBackward: return go([](T g, T y) { return T(-0.5) * g * y * y * y; });
-      case BinaryOp::TanhBackward: return go([](T g, T y) { return g * (T(1) - y * y); });
-      case BinaryOp::SigmoidBackward: return go([](T g, T y) { return g * y * (T(1) - y); });
-      case BinaryOp::ReluBackward: return go([](T g, T x) { return x > T(0) ? g : T(0); });
-      case BinaryOp::GeluBackward: return go([](T g, T x) { return g * gelu_derivative(x); });
-      case BinaryOp::EluBackward:
-        return go([alpha](T g, T x) { return x > T(0) ? g : g * alpha * std::exp(x); });
-      case BinaryOp::PowBackward:
-        return go([alpha](T g, T x) { return g * alpha * std::pow(x, alpha - T(1)); });
-      case BinaryOp::AbsBackward:
-        return go([](T g, T x) { return x > T(0) ? g : (x < T(0) ? -g : T(0)); });
-      default: break;
-    }
-  }
-  fail("binary kernel: op {} is not defined for {}", static_cast<int>(op), dtype_of<T>());
+  fail("binary kernel: op {} is not defined", static_cast<int>(op));
 }
 
 void binary_cpu(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, double alpha) {
@@ -98,36 +68,34 @@ void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, double alpha_d)
   auto go = [&](auto f) { run_unary<T>(x, out, f); };
   switch (op) {
     case UnaryOp::Neg: return go([](T v) { return -v; });
-    case UnaryOp::Abs: return go([](T v) { return v < T(0) ? -v : v; });
-    case UnaryOp::Relu: return go([](T v) { return v > T(0) ? v : T(0); });
     case UnaryOp::AddScalar: return go([alpha](T v) { return v + alpha; });
     case UnaryOp::MulScalar: return go([alpha](T v) { return v * alpha; });
     case UnaryOp::RsubScalar: return go([alpha](T v) { return alpha - v; });
-    default: break;
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case UnaryOp::Exp: return go([](T v) { return std::exp(v); });
-      case UnaryOp::Log: return go([](T v) { return std::log(v); });
-      case UnaryOp::Sqrt: return go([](T v) { return std::sqrt(v); });
-      case UnaryOp::Rsqrt: return go([](T v) { return T(1) / std::sqrt(v); });
-      case UnaryOp::Tanh: return go([](T v) { return std::tanh(v); });
-      case UnaryOp::Sigmoid: return go([](T v) { return T(1) / (T(1) + std::exp(-v)); });
-      case UnaryOp::Gelu: return go([](T v) { return gelu_value(v); });
-      case UnaryOp::Elu:
-        return go([alpha](T v) { return v > T(0) ? v : alpha * (std::exp(v) - T(1)); });
-      case UnaryOp::Pow:
-        if (alpha_d == 2.0) return go([](T v) { return v * v; });
-        return go([alpha](T v) { return std::pow(v, alpha); });
-      case UnaryOp::RdivScalar: return go([alpha](T v) { return alpha / v; });
-      default: break;
-    }
+    case UnaryOp::RdivScalar:
+      if constexpr (std::is_floating_point_v<T>) return go([alpha](T v) { return alpha / v; });
+      break;
   }
   fail("unary kernel: op {} is not defined for {}", static_cast<int>(op), dtype_of<T>());
 }
 
 void unary_cpu(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
   dispatch_all(out.dtype(), [&]<typename T>() { unary_typed<T>(op, x, out, alpha); });
+}
+
+void activation_cpu(Activation op, const Tensor& x, const Tensor& out, double alpha) {
+  formulas::visit_activation(op, [&]<typename F>() {
+    dispatch_floating(out.dtype(), F::name, [&]<typename T>() {
+      run_unary<T>(x, out, formulas::ValueOf<F, T>{static_cast<T>(alpha)});
+    });
+  });
+}
+
+void activation_backward_cpu(Activation op, const Tensor& g, const Tensor& saved, const Tensor& dx, double alpha) {
+  formulas::visit_activation(op, [&]<typename F>() {
+    dispatch_floating(dx.dtype(), F::name, [&]<typename T>() {
+      run_binary<T>(g, saved, dx, formulas::BackwardOf<F, T>{static_cast<T>(alpha)});
+    });
+  });
 }
 
 void where_cpu(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -151,6 +119,8 @@ void where_cpu(const Tensor& cond, const Tensor& a, const Tensor& b, const Tenso
 
 EMBER_REGISTER_KERNEL(kernels::binary_stub, DeviceType::CPU, binary_cpu);
 EMBER_REGISTER_KERNEL(kernels::unary_stub, DeviceType::CPU, unary_cpu);
+EMBER_REGISTER_KERNEL(kernels::activation_stub, DeviceType::CPU, activation_cpu);
+EMBER_REGISTER_KERNEL(kernels::activation_backward_stub, DeviceType::CPU, activation_backward_cpu);
 EMBER_REGISTER_KERNEL(kernels::where_stub, DeviceType::CPU, where_cpu);
 
 }  // namespace ember::cpu
