@@ -185,6 +185,7 @@ Tensor relu(const Tensor& x) { return activation<formulas::Relu>(x); }
 Tensor gelu(const Tensor& x) { return activation<formulas::Gelu>(x); }
 Tensor elu(const Tensor& x, double alpha) { return activation<formulas::Elu>(x, alpha); }
 Tensor pow(const Tensor& x, double exponent) { return activation<formulas::Pow>(x, exponent); }
+Tensor softplus(const Tensor& x) { return activation<formulas::Softplus>(x); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_pair("where", a, b);

@@ -42,6 +42,7 @@ Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // exact form, x * Phi(x), as PyTorch's default
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor pow(const Tensor& x, double exponent);
+Tensor softplus(const Tensor& x);  // log(1 + e^x), as torch.nn.functional.softplus
 
 // cond ? a : b elementwise, all three broadcast; cond is true where nonzero (any dtype).
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);

@@ -24,7 +24,7 @@
 namespace ember::formulas {
 
 // Each value has one formula struct below, whose `id` it is.
-enum class Activation : std::uint8_t { Exp, Log, Sqrt, Rsqrt, Abs, Tanh, Sigmoid, Relu, Gelu, Elu, Pow };
+enum class Activation : std::uint8_t { Exp, Log, Sqrt, Rsqrt, Abs, Tanh, Sigmoid, Relu, Gelu, Elu, Pow, Softplus };
 
 enum class Saved : std::uint8_t { Input, Output };
 
@@ -160,7 +160,19 @@ struct FormulaList {
 };
 
 // Every activation the kernels compile: a new formula goes here.
-using Activations = FormulaList<Exp, Log, Sqrt, Rsqrt, Abs, Tanh, Sigmoid, Relu, Gelu, Elu, Pow>;
+// log(1 + e^x), as max(x, 0) + log1p(e^-|x|): no overflow for large x, no lost digits for small.
+struct Softplus {
+  static constexpr Activation id = Activation::Softplus;
+  static constexpr const char* name = "softplus";
+  static constexpr Saved saved = Saved::Input;
+  template <typename T> EMBER_HOST_DEVICE static T value(T x, T) {
+    return (x > T(0) ? x : T(0)) + math::log1p(math::exp(x > T(0) ? -x : x));
+  }
+  // d/dx = sigmoid(x)
+  template <typename T> EMBER_HOST_DEVICE static T backward(T g, T x, T) { return g / (T(1) + math::exp(-x)); }
+};
+
+using Activations = FormulaList<Exp, Log, Sqrt, Rsqrt, Abs, Tanh, Sigmoid, Relu, Gelu, Elu, Pow, Softplus>;
 static_assert(Activations::ids_distinct(), "two activation formulas share one id");
 
 // The kernels' one dispatch over activations: fn.template operator()<F>() with F the formula of `op`.

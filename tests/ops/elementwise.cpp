@@ -211,6 +211,12 @@ EMBER_OP(pow) {
                          unary_rows("pow", [](const Tensor& x) { return pow(x, 2.0); }));
   return e;
 }
+EMBER_OP(softplus) {
+  OpEntry e = activation("softplus", [](const Tensor& x) { return softplus(x * 12.0); },
+                         [](double x) { return std::log(1 + std::exp(12 * x)); }, s::normal,
+                         unary_rows("softplus", [](const Tensor& x) { return softplus(x); }));
+  return e;
+}
 
 // ---- where, masked_fill
 EMBER_OP(where) {
