@@ -93,11 +93,19 @@ TEST_CASE("autocast: matmul reads bfloat16, returns float32 and gives float32 gr
   CHECK(w.grad().dtype() == kFloat32);
   check_values(a.grad(), matmul(rounded(g), rounded(w.detach()).transpose(0, 1)).to_vector<double>(), 1e-5);
   check_values(w.grad(), matmul(rounded(a.detach()).transpose(0, 1), rounded(g)).to_vector<double>(), 1e-5);
-  // float64 operands are never downcast.
+  // float64 operands are never downcast: under autocast their product equals a float64 triple loop
+  // to float64 rounding, where operands rounded to bfloat16 would be off by about 2^-8 relative.
   AutocastGuard autocast(kBFloat16);
-  Tensor x64 = randn({2, 2}, kFloat64);
-  check_values(matmul(x64, x64), matmul(x64, x64).to_vector<double>(), 0);
-  CHECK(matmul(x64, x64).dtype() == kFloat64);
+  const std::int64_t M = 3, K = 5, N = 2;
+  Tensor x64 = randn({M, K}, kFloat64), y64 = randn({K, N}, kFloat64);
+  const std::vector<double> xs = x64.to_vector<double>(), ys = y64.to_vector<double>();
+  std::vector<double> product64(M * N, 0.0);
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t j = 0; j < N; ++j)
+      for (std::int64_t k = 0; k < K; ++k) product64[i * N + j] += xs[i * K + k] * ys[k * N + j];
+  Tensor out64 = matmul(x64, y64);
+  CHECK(out64.dtype() == kFloat64);
+  check_values(out64, product64, 1e-13);
   CHECK_ERROR_CONTAINS(AutocastGuard(kFloat64), "autocast", "bfloat16", "float64");
 }
 

@@ -1,7 +1,9 @@
 // nn layers: forward against closed forms, gradient checks for inputs and parameters, Module
 // bookkeeping (names, modes, state dicts).
+#include <algorithm>
 #include <cmath>
 
+#include "loop_reference.h"
 #include "nn_helpers.h"
 
 using namespace ember;
@@ -48,22 +50,35 @@ TEST_CASE("Linear: y = x W^T + b with PyTorch's init bounds") {
   nn::Linear linear(4, 3);
   CHECK(linear.weight.shape() == Shape{3, 4});
   CHECK(max(abs(linear.weight)).item<float>() <= 0.5f);  // 1/sqrt(4)
+  CHECK(max(abs(linear.bias)).item<float>() <= 0.5f);
+  CHECK(max(abs(linear.weight)).item<float>() > 0.0f);
+  // (2, 5, 4) input: the reference is y[n][o] = b[o] + sum_i x[n][i] W[o][i], looped over the 10 rows.
   Tensor x = randn({2, 5, 4});
-  Tensor expected = matmul(x, linear.weight.t()) + linear.bias;
-  CHECK(max(abs(linear(x) - expected)).item<float>() < 1e-6f);
+  Tensor y = linear(x);
+  CHECK(y.shape() == Shape{2, 5, 3});
+  check_values(y, loops::linear(linear, "", loops::matrix_of(x)).v, 1e-6);
+  // float64, and an input that is a transposed (non-contiguous) view.
+  linear.to(kFloat64);
+  Tensor xt = randn({4, 6}, kFloat64).t();
+  check_values(linear(xt), loops::linear(linear, "", loops::matrix_of(xt)).v, 1e-13);
   nn::Linear no_bias(4, 2, false);
   CHECK_FALSE(no_bias.bias.defined());
   CHECK(no_bias.parameters().size() == 1);
+  check_values(no_bias(x), loops::linear(no_bias, "", loops::matrix_of(x)).v, 1e-6);
   CHECK_ERROR_CONTAINS(linear(randn({2, 5})), "Linear", "[2, 5]");
 }
 
-TEST_CASE("LayerNorm, Embedding, Dropout, Sequential, FeedForward: forward values") {
+TEST_CASE("LayerNorm, Embedding, Dropout, Sequential: forward values") {
   manual_seed(2);
   nn::LayerNorm norm(Shape{4});
   Tensor x = randn({3, 4}, kFloat64);
   norm.to(kFloat64);
-  Tensor expected = (x - mean(x, {1}, true)) / sqrt(var(x, {1}, 0, true) + 1e-5);
-  CHECK(max(abs(norm(x) - expected)).item<double>() < 1e-12);
+  {
+    NoGradGuard no_grad;  // away from the initial ones and zeros, so that the affine part counts
+    norm.weight.copy_(randn({4}, kFloat64));
+    norm.bias.copy_(randn({4}, kFloat64));
+  }
+  check_values(norm(x), loops::layer_norm(norm, "", loops::matrix_of(x)).v, 1e-12);
   nn::Embedding emb(5, 3);
   Tensor rows = emb(from_vector<std::int64_t>({4, 0}));
   CHECK(rows.select(0, 0).to_vector<float>() == emb.weight.select(0, 4).to_vector<float>());
@@ -80,8 +95,31 @@ TEST_CASE("LayerNorm, Embedding, Dropout, Sequential, FeedForward: forward value
   Tensor xf = randn({2, 4});
   CHECK(seq(xf).to_vector<float>() == (*fc)(xf).to_vector<float>());
   CHECK(seq.named_parameters().front().first == "0.weight");
-  nn::FeedForward ffn(4, 8, 0.0);
-  CHECK(max(abs(ffn(xf) - (*ffn.fc2)(relu((*ffn.fc1)(xf))))).item<float>() < 1e-6f);
+}
+
+TEST_CASE("FeedForward: fc2(act(fc1(x))) written out in loops, ReLU by default, GELU (erf form) on request") {
+  manual_seed(9);
+  Tensor x = randn({2, 3, 4}, kFloat64);
+  const loops::Matrix rows = loops::matrix_of(x);
+  // The default activation is ReLU; dropout is off in eval mode.
+  nn::FeedForward relu_ffn(4, 8, 0.5);
+  relu_ffn.to(kFloat64);
+  relu_ffn.eval();
+  const std::vector<double> relu_expected = loops::feed_forward(relu_ffn, "", rows, nn::Activation::ReLU).v;
+  check_values(relu_ffn(x), relu_expected, 1e-12);
+  // With the same weights, GELU gives another answer (about half of fc1's outputs are negative).
+  nn::FeedForward gelu_ffn(4, 8, 0.0, nn::Activation::GELU);
+  gelu_ffn.to(kFloat64);
+  gelu_ffn.load_state_dict(relu_ffn.state_dict());
+  const std::vector<double> gelu_expected = loops::feed_forward(gelu_ffn, "", rows, nn::Activation::GELU).v;
+  check_values(gelu_ffn(x), gelu_expected, 1e-12);
+  double largest_gap = 0;
+  for (std::size_t i = 0; i < gelu_expected.size(); ++i)
+    largest_gap = std::max(largest_gap, std::abs(gelu_expected[i] - relu_expected[i]));
+  CHECK(largest_gap > 1e-3);
+  // fc1 is (d_ff, d_model) and fc2 (d_model, d_ff).
+  CHECK(loops::state_of(relu_ffn, "fc1.weight").shape() == Shape{8, 4});
+  CHECK(loops::state_of(relu_ffn, "fc2.weight").shape() == Shape{4, 8});
 }
 
 TEST_CASE("PositionalEncoding: sin on even dims, cos on odd, from a start position") {
