@@ -1,7 +1,9 @@
 // MultiHeadAttention of both kinds: forward against naive per-head references, causality,
 // key padding, gradient checks, and generation (RNN state / KV cache) equal to the parallel form.
+#include <algorithm>
 #include <cmath>
 
+#include "loop_reference.h"
 #include "nn_helpers.h"
 
 using namespace ember;
@@ -113,21 +115,79 @@ TEST_CASE("gradcheck: MultiHeadAttention") {
 }
 }
 
-TEST_CASE("attention: a custom feature map plugs in") {
+TEST_CASE("attention: a custom feature map is the one applied, parallel, causal and step by step") {
   manual_seed(14);
-  nn::AttentionOptions o;
-  o.kind = nn::AttentionKind::Linear;
-  o.feature_map = [](const Tensor& x) { return exp(x); };  // positive, user-defined
-  nn::MultiHeadAttention mha(4, 2, o);
-  mha.to(kFloat64);
-  Tensor x = randn({1, 3, 4}, kFloat64);
-  Tensor out = mha.forward(x, x, x);
-  CHECK(out.shape() == Shape{1, 3, 4});
+  // A map of the user's own (positive, elementwise), and the same map in double for the reference.
+  const auto square_tensor = [](const Tensor& x) { return x * x + 0.25; };
+  const auto square = [](double x) { return x * x + 0.25; };
+  Tensor x = randn({2, 5, 4}, kFloat64);
+  for (bool causal : {false, true}) {
+    INFO("causal=" << causal);
+    nn::AttentionOptions o;
+    o.kind = nn::AttentionKind::Linear;
+    o.causal = causal;
+    o.feature_map = square_tensor;
+    nn::MultiHeadAttention mha(4, 2, o);
+    mha.to(kFloat64);
+    loops::AttentionSpec spec{.heads = 2, .kind = nn::AttentionKind::Linear, .causal = causal, .phi = square};
+    std::vector<double> expected, with_default_map;
+    for (std::int64_t b = 0; b < 2; ++b) {
+      const loops::Matrix xb = loops::matrix_of(x.select(0, b));
+      loops::append(expected, loops::attention(mha, "", xb, xb, spec));
+      loops::AttentionSpec default_spec = spec;
+      default_spec.phi = loops::elu_plus_one;
+      loops::append(with_default_map, loops::attention(mha, "", xb, xb, default_spec));
+    }
+    Tensor out = mha.forward(x, x, x);
+    check_values(out, expected, 1e-10);
+    // The map matters: the default map's reference is far from this output.
+    const std::vector<double> got = out.to_vector<double>();
+    double gap = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) gap = std::max(gap, std::abs(got[i] - with_default_map[i]));
+    CHECK(gap > 1e-2);
+    // Same weights, another user map (exp): another output.
+    nn::AttentionOptions exp_options = o;
+    exp_options.feature_map = [](const Tensor& t) { return exp(t); };
+    nn::MultiHeadAttention exp_mha(4, 2, exp_options);
+    exp_mha.to(kFloat64);
+    exp_mha.load_state_dict(mha.state_dict());
+    loops::AttentionSpec exp_spec = spec;
+    exp_spec.phi = [](double t) { return std::exp(t); };
+    std::vector<double> exp_expected;
+    for (std::int64_t b = 0; b < 2; ++b) {
+      const loops::Matrix xb = loops::matrix_of(x.select(0, b));
+      loops::append(exp_expected, loops::attention(exp_mha, "", xb, xb, exp_spec));
+    }
+    Tensor exp_out = exp_mha.forward(x, x, x);
+    check_values(exp_out, exp_expected, 1e-10);
+    CHECK(max(abs(exp_out - out)).item<double>() > 1e-2);
+    if (causal) {
+      // The recurrent form applies the map too.
+      mha.eval();
+      nn::AttentionCache cache;
+      for (std::int64_t t = 0; t < 5; ++t) {
+        INFO("t=" << t);
+        Tensor step = mha.forward_step(x.narrow(1, t, 1), cache);
+        std::vector<double> expected_step;
+        for (std::int64_t b = 0; b < 2; ++b)
+          for (std::int64_t c = 0; c < 4; ++c) expected_step.push_back(expected[(b * 5 + t) * 4 + c]);
+        check_values(step, expected_step, 1e-10);
+      }
+    }
+  }
+  // A built-in map in float32 (relu) against the same loop.
   nn::AttentionOptions relu_options;
   relu_options.kind = nn::AttentionKind::Linear;
   relu_options.feature_map = nn::feature_maps::relu();
   nn::MultiHeadAttention relu_mha(4, 2, relu_options);
-  CHECK(relu_mha.forward(x.to(kFloat32), x.to(kFloat32), x.to(kFloat32)).shape() == Shape{1, 3, 4});
+  Tensor x32 = x.to(kFloat32);
+  std::vector<double> relu_expected;
+  loops::AttentionSpec relu_spec{.heads = 2, .kind = nn::AttentionKind::Linear, .phi = loops::relu};
+  for (std::int64_t b = 0; b < 2; ++b) {
+    const loops::Matrix xb = loops::matrix_of(x32.select(0, b));
+    loops::append(relu_expected, loops::attention(relu_mha, "", xb, xb, relu_spec));
+  }
+  check_values(relu_mha.forward(x32, x32, x32), relu_expected, 1e-4);
 }
 
 TEST_CASE("attention: step-by-step generation equals the parallel causal forward") {
