@@ -224,6 +224,54 @@ TEST_CASE("optim: parameter groups keep their own lr and weight decay") {
   check_values(b, eb, 1e-12);
 }
 
+TEST_CASE("optim: add_param_group after construction and after a step: the new group steps with its own lr") {
+  Tensor a = param_from(kP0), b = param_from(kP0), c = param_from(kP0);
+  optim::Adam opt({a}, {.lr = 0.01, .weight_decay = 0.1});
+  take_steps(opt, a, kGrad, 1);
+  // b joins with its own lr; its weight decay comes from the defaults. c joins with both unset.
+  opt.add_param_group({{b}, 0.05});
+  opt.add_param_group({{c}});
+  REQUIRE(opt.param_groups().size() == 3);
+  CHECK(*opt.param_groups()[1].lr == 0.05);
+  CHECK(*opt.param_groups()[1].weight_decay == 0.1);
+  CHECK(*opt.param_groups()[2].lr == 0.01);
+  for (int s = 0; s < 2; ++s) {
+    set_grad(a, kGrad);
+    set_grad(b, kGrad);
+    set_grad(c, kGrad);
+    opt.step();
+  }
+  // a has had 3 steps; b and c 2 each, counted (and bias-corrected) from their own first step.
+  check_values(a, AdamRef{.lr = 0.01, .wd = 0.1}.run(kP0, kGrad, 3), 1e-12);
+  check_values(b, AdamRef{.lr = 0.05, .wd = 0.1}.run(kP0, kGrad, 2), 1e-12);
+  check_values(c, AdamRef{.lr = 0.01, .wd = 0.1}.run(kP0, kGrad, 2), 1e-12);
+  // Adam's first steps move by about lr per element: b's lr, not the default, was used.
+  CHECK(std::abs(b.to_vector<double>()[0] - kP0[0]) > 0.09);
+  nn::StateDict s = opt.state_dict();
+  CHECK(s.at("state.0.0.step").item<std::int64_t>() == 3);
+  CHECK(s.at("state.1.0.step").item<std::int64_t>() == 2);
+  CHECK(s.at("group.1.lr").item<double>() == 0.05);
+  CHECK(s.at("group.2.weight_decay").item<double>() == 0.1);
+  // A parameter already optimized cannot join again, and a bad lr is refused; neither adds a group.
+  CHECK_ERROR_CONTAINS(opt.add_param_group({{a}}), "Adam", "appears twice");
+  CHECK_ERROR_CONTAINS(opt.add_param_group({{param_from(kP0)}, -1.0}), "Adam", "lr");
+  CHECK(opt.param_groups().size() == 3);
+  // The SGD path: a group added before any step uses its lr from the first step.
+  Tensor d = param_from(kP0), e = param_from(kP0);
+  optim::SGD sgd({d}, {.lr = 0.1});
+  sgd.add_param_group({{e}, 0.5});
+  set_grad(d, kGrad);
+  set_grad(e, kGrad);
+  sgd.step();
+  std::vector<double> ed, ee;
+  for (std::size_t i = 0; i < kP0.size(); ++i) {
+    ed.push_back(kP0[i] - 0.1 * kGrad[i]);
+    ee.push_back(kP0[i] - 0.5 * kGrad[i]);
+  }
+  check_values(d, ed, 1e-12);
+  check_values(e, ee, 1e-12);
+}
+
 TEST_CASE("optim: parameters without a grad are skipped and keep their state") {
   Tensor a = param_from(kP0), b = param_from(kP0);
   optim::Adam opt({a, b}, {.lr = 0.01});
