@@ -140,6 +140,11 @@ TEST_CASE("cuda bf16: scaled_dot_product_attention on bfloat16 tensors") {
 
 TEST_CASE("cuda bf16: cuDNN attention and the float32 fallback agree") {
   EMBER_REQUIRE_CUDA();
+  // Without cuDNN both runs below would take the fallback and compare it with itself.
+  if (!cuda::cudnn_built()) EMBER_SKIP("built without cuDNN: there is no cuDNN path to compare with the fallback");
+#ifdef EMBER_WITH_CUDA
+  if (cuda::properties(0).major < 8) EMBER_SKIP("cuDNN's fused bfloat16 attention needs sm80 or newer");
+#endif
   manual_seed(79);
   // Dropout 0 and key lengths all N: the same math, but key_lengths sends the call to the fallback.
   const std::int64_t B = 2, H = 4, N = 80, D = 64;
@@ -156,7 +161,22 @@ TEST_CASE("cuda bf16: cuDNN attention and the float32 fallback agree") {
     sum(out.to(kFloat32) * w).backward();
     return std::vector<Tensor>{out.to(kCPU), in[0].grad().to(kCPU), in[1].grad().to(kCPU), in[2].grad().to(kCPU)};
   };
-  const std::vector<Tensor> cudnn = run(false), fallback = run(true);
+  // Each run must have taken the path it stands for: one forward and one backward call each, read
+  // from the attention-path counters (core/backend.h today, through ember/ember.h).
+  const cuda::AttentionPaths start = cuda::attention_paths();
+  const std::vector<Tensor> cudnn = run(false);
+  const cuda::AttentionPaths middle = cuda::attention_paths();
+  const std::vector<Tensor> fallback = run(true);
+  const cuda::AttentionPaths end = cuda::attention_paths();
+  INFO("EMBER_CUDNN_DEBUG=1 prints why a call fell back");
+  CHECK(middle.cudnn_forward - start.cudnn_forward == 1);
+  CHECK(middle.cudnn_backward - start.cudnn_backward == 1);
+  CHECK(middle.fallback_forward == start.fallback_forward);
+  CHECK(middle.fallback_backward == start.fallback_backward);
+  CHECK(end.fallback_forward - middle.fallback_forward == 1);
+  CHECK(end.fallback_backward - middle.fallback_backward == 1);
+  CHECK(end.cudnn_forward == middle.cudnn_forward);
+  CHECK(end.cudnn_backward == middle.cudnn_backward);
   for (std::size_t i = 0; i < cudnn.size(); ++i)
     check_close(cudnn[i].to(kFloat64), fallback[i].to(kFloat64), "output/gradient " + std::to_string(i));
 }
