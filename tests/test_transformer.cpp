@@ -127,6 +127,7 @@ TEST_CASE("transformer: a post-norm encoder layer is LN2(y + FFN(y)), y = LN1(x 
   for (auto kind : kKinds) {
     INFO(nn::attention_kind_name(kind));
     nn::TransformerConfig c = tiny_config(kind);
+    CHECK(c.activation == nn::Activation::ReLU);  // the default, as in Vaswani et al.
     nn::EncoderLayer layer(c);
     layer.to(kFloat64);
     randomize_norms(layer);
