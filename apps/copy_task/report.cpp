@@ -35,7 +35,7 @@ constexpr std::size_t kSeedMethodMinimumPoints = 3;
 
 std::string fmt_ratio(const std::map<std::int64_t, double>& m, std::int64_t n, double scale, double seed) {
   auto it = m.find(n);
-  return it == m.end() ? "-" : fmt::format("{:.3g}", it->second * scale / seed);
+  return it == m.end() ? "-" : fmt::format("{:.4g}", it->second * scale / seed);
 }
 
 // Table 1 again, in Ember's units and in the seed's (total seconds of kSeedSteps steps at batch

@@ -83,7 +83,7 @@ ClaimVerdict judge_crossover(const std::vector<TimingRow>& timing, const std::st
     v.verdict = Verdict::NotSupported;
     v.evidence = c.note;
   } else {
-    v.evidence = fmt::format("{}, below {:g}", c.note, high);
+    v.evidence = fmt::format("{}; deciding needs a sweep past N={:g}", c.note, high);
   }
   return v;
 }

@@ -204,7 +204,7 @@ def check_seed_units(report, timing):
                 continue
             if not close(float(units), series[n] * scale, 1e-3 * series[n] * scale):
                 fail(f"seed units N={n}: {units} is not {series[n]} x {scale}")
-            if not close(float(ratio), series[n] * scale / seed, 2e-3 * series[n] * scale / seed):
+            if not close(float(ratio), series[n] * scale / seed, 1e-3 * series[n] * scale / seed):
                 fail(f"seed units N={n}: ratio {ratio} is not {series[n] * scale / seed}")
     print(f"Table 1 in the seed's units: batch {batch}, {'measured' if batch == SEED_BATCH else 'projected'}")
 
