@@ -63,8 +63,8 @@ std::string seed_units_table(const std::vector<TimingRow>& timing, std::int64_t 
   for (const auto& row : kSeedTable1)
     md += fmt::format("| {} | {} | {} | {} | {} | {:g} | {:g} | {} | {} | {} |\n", row.n, fmt_seconds(sm, row.n),
                       fmt_seconds(lm, row.n), in_seed_units(sm, row.n), in_seed_units(lm, row.n), row.softmax_s,
-                      row.linear_s, fmt_ratio(sm, row.n, scale, row.softmax_s), fmt_ratio(lm, row.n, scale, row.linear_s),
-                      batch == kSeedBatch ? "measured" : "projected");
+                      row.linear_s, fmt_ratio(sm, row.n, scale, row.softmax_s),
+                      fmt_ratio(lm, row.n, scale, row.linear_s), batch == kSeedBatch ? "measured" : "projected");
   return md + "\n";
 }
 
@@ -77,8 +77,8 @@ std::string seed_method_line(const std::vector<TimingRow>& timing, const std::st
     if (size <= largest && lm.count(size)) n.push_back(double(size)), soft.push_back(s), lin.push_back(lm[size]);
   const std::string label = scope == "model" ? "whole model" : "attention alone";
   if (n.size() < kSeedMethodMinimumPoints)
-    return fmt::format("- Crossover by the seed's method ({}): none (needs {} N <= {} measured for both kinds, has {}).\n",
-                       label, kSeedMethodMinimumPoints, largest, n.size());
+    return fmt::format("- Crossover by the seed's method ({}): none (needs {} N <= {} measured for both kinds, "
+                       "has {}).\n", label, kSeedMethodMinimumPoints, largest, n.size());
   auto fit = seed_method_crossover(n, soft, lin);
   if (!fit)
     return fmt::format("- Crossover by the seed's method ({}): none (the points cannot be fitted).\n", label);
@@ -94,8 +94,8 @@ std::string seed_method_section(const std::vector<TimingRow>& timing) {
                    "The seed fitted softmax time = a + b N^2 and linear time = c + d N by least squares on N = 8..64 "
                    "and took the larger root of a + b N^2 = c + d N.\n\n";
   if (auto seed = seed_crossover_from_seed_table(); seed && seed->n)
-    md += fmt::format("- The seed's method on the seed's P4000 numbers: N = {:.1f} (the seed reports {:g}).\n", *seed->n,
-                      kSeedCrossover);
+    md += fmt::format("- The seed's method on the seed's P4000 numbers: N = {:.1f} (the seed reports {:g}).\n",
+                      *seed->n, kSeedCrossover);
   for (const std::string scope : {"model", "attention"}) md += seed_method_line(timing, scope);
   return md;
 }

@@ -136,8 +136,9 @@ std::vector<ClaimVerdict> judge_claims(const std::vector<RunResult>& runs, const
   return {judge_convergence(runs),
           judge_exponent(timing, "linear", 1),
           judge_exponent(timing, "softmax", 2),
-          judge_crossover(timing, "attention", kPaperCrossover,
-                          fmt::format("3. Linear attention is faster than softmax from N = {} (paper)", kPaperCrossover)),
+          judge_crossover(
+              timing, "attention", kPaperCrossover,
+              fmt::format("3. Linear attention is faster than softmax from N = {} (paper)", kPaperCrossover)),
           judge_crossover(timing, "model", kSeedCrossover,
                           fmt::format("3. Linear attention is faster than softmax from N = {:g} (seed's extrapolation)",
                                       kSeedCrossover)),

@@ -211,7 +211,8 @@ def check_seed_units(report, timing):
     ns = sorted(SEED_TABLE)
     seed_n = seed_method(ns, [SEED_TABLE[n][0] for n in ns], [SEED_TABLE[n][1] for n in ns])
     if f"on the seed's P4000 numbers: N = {seed_n:.1f} " not in report or f"{seed_n:.1f}" != "3148.7":
-        fail(f"the seed's method on the seed's numbers gives {seed_n:.1f}; report.md should say so and it must be 3148.7")
+        fail(f"the seed's method on the seed's numbers gives {seed_n:.1f}: report.md must say so, and it must be "
+             "3148.7")
     for scope, label in (("model", "whole model"), ("attention", "attention alone")):
         s_pts, l_pts = measured(timing, scope, "softmax"), measured(timing, scope, "linear")
         ns = [n for n in sorted(s_pts) if n <= 64 and n in l_pts]
@@ -220,7 +221,8 @@ def check_seed_units(report, timing):
             fail(f"report.md has no seed-method crossover line for {label}")
         expected = seed_method(ns, [s_pts[n] for n in ns], [l_pts[n] for n in ns]) if len(ns) >= 3 else None
         stated = float(found.group(2)) if found.group(2) else None
-        if (expected is None) != (stated is None) or (stated is not None and not close(stated, expected, 0.01 * expected)):
+        if (expected is None) != (stated is None) or (stated is not None
+                                                       and not close(stated, expected, 0.01 * expected)):
             fail(f"seed-method crossover ({label}): report.md says '{found.group(1)}', the timings give {expected}")
         print(f"seed-method crossover ({label}): {found.group(1)}")
 
@@ -251,8 +253,9 @@ def expected_verdicts(runs, metrics, timing):
             out[key] = ("not enough evidence", None)
         else:
             out[key] = ("supported" if abs(k - claimed) <= EXPONENT_TOLERANCE else "not supported", None)
-    for scope, claimed, key in (("attention", PAPER_CROSSOVER, f"3. Linear attention is faster than softmax from N = {PAPER_CROSSOVER} "),
-                                ("model", SEED_CROSSOVER, f"3. Linear attention is faster than softmax from N = {SEED_CROSSOVER} ")):
+    faster_from = "3. Linear attention is faster than softmax from N = {} "
+    for scope, claimed in (("attention", PAPER_CROSSOVER), ("model", SEED_CROSSOVER)):
+        key = faster_from.format(claimed)
         c = crossover(timing, scope) if timing else (None, 0)
         low, high = claimed / CROSSOVER_FACTOR, claimed * CROSSOVER_FACTOR
         if c is None:
