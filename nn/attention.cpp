@@ -27,8 +27,12 @@ std::string attention_kind_name(AttentionKind kind) {
 }
 
 namespace feature_maps {
+// elu(x) + 1 computed as relu(x) + exp(min(x, 0)): x + 1 above 0, exp(x) below. Written as
+// elu(x) + 1, the -1 and +1 cancel only to float32's spacing near 1, so every x below about -17
+// gives exactly 0 and a row of features (and the normalizer with it) can vanish. exp's argument
+// never exceeds 0, so its backward cannot meet an overflowed exp(x) for large x.
 FeatureMap elu_plus_one() {
-  return [](const Tensor& x) { return elu(x) + 1.0; };
+  return [](const Tensor& x) { return ember::relu(x) + exp(-ember::relu(-x)); };
 }
 FeatureMap relu() {
   return [](const Tensor& x) { return ember::relu(x); };

@@ -6,6 +6,9 @@
 #include <map>
 #include <set>
 
+#include "seed_study.h"
+#include "verdicts.h"
+
 using namespace ember;
 
 namespace copy_task {
@@ -25,6 +28,77 @@ std::optional<MetricsRow> last_row(const std::vector<MetricsRow>& metrics, const
   return last;
 }
 
+
+// The seed fitted its 4 points N = 8..64; Ember's fit takes the points it has up to the same N,
+// at least this many per kind.
+constexpr std::size_t kSeedMethodMinimumPoints = 3;
+
+std::string fmt_ratio(const std::map<std::int64_t, double>& m, std::int64_t n, double scale, double seed) {
+  auto it = m.find(n);
+  return it == m.end() ? "-" : fmt::format("{:.4g}", it->second * scale / seed);
+}
+
+// Table 1 again, in Ember's units and in the seed's (total seconds of kSeedSteps steps at batch
+// kSeedBatch), beside the seed's Quadro P4000 numbers.
+std::string seed_units_table(const std::vector<TimingRow>& timing, std::int64_t batch) {
+  const double scale = double(kSeedSteps) * double(kSeedBatch) / double(batch);
+  const std::string how =
+      batch == kSeedBatch
+          ? fmt::format("measured: s/step at batch {} x {} steps", batch, kSeedSteps)
+          : fmt::format("projected: s/step at batch {} x {}/{} x {} steps", batch, kSeedBatch, batch, kSeedSteps);
+  std::string md = fmt::format(
+      "### Table 1 in the seed's units\n\n"
+      "The seed (Do & Bergner 2022) reports the total seconds of {} training steps at batch {} on an Nvidia Quadro "
+      "P4000. Ember's whole-model seconds per step were measured at batch {}; its columns in the seed's units are "
+      "{}{}.\n\n",
+      kSeedSteps, kSeedBatch, batch, how, batch == kSeedBatch ? "" : " (assuming time proportional to batch size)");
+  md += "| N | Ember softmax s/step | Ember linear s/step | Ember softmax s, seed units | Ember linear s, seed units | "
+        "seed softmax s | seed linear s | softmax Ember/seed | linear Ember/seed | how |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  auto sm = measured_seconds(timing, "model", "softmax"), lm = measured_seconds(timing, "model", "linear");
+  auto in_seed_units = [&](const std::map<std::int64_t, double>& m, std::int64_t n) {
+    auto it = m.find(n);
+    return it == m.end() ? std::string("-") : fmt::format("{:.4g}", it->second * scale);
+  };
+  for (const auto& row : kSeedTable1)
+    md += fmt::format("| {} | {} | {} | {} | {} | {:g} | {:g} | {} | {} | {} |\n", row.n, fmt_seconds(sm, row.n),
+                      fmt_seconds(lm, row.n), in_seed_units(sm, row.n), in_seed_units(lm, row.n), row.softmax_s,
+                      row.linear_s, fmt_ratio(sm, row.n, scale, row.softmax_s),
+                      fmt_ratio(lm, row.n, scale, row.linear_s), batch == kSeedBatch ? "measured" : "projected");
+  return md + "\n";
+}
+
+// The seed's extrapolation (seed_study.h) applied to one scope's measured points with N <= 64.
+std::string seed_method_line(const std::vector<TimingRow>& timing, const std::string& scope) {
+  const std::int64_t largest = kSeedTable1.back().n;
+  std::vector<double> n, soft, lin;
+  auto sm = measured_seconds(timing, scope, "softmax"), lm = measured_seconds(timing, scope, "linear");
+  for (const auto& [size, s] : sm)
+    if (size <= largest && lm.count(size)) n.push_back(double(size)), soft.push_back(s), lin.push_back(lm[size]);
+  const std::string label = scope == "model" ? "whole model" : "attention alone";
+  if (n.size() < kSeedMethodMinimumPoints)
+    return fmt::format("- Crossover by the seed's method ({}): none (needs {} N <= {} measured for both kinds, "
+                       "has {}).\n", label, kSeedMethodMinimumPoints, largest, n.size());
+  auto fit = seed_method_crossover(n, soft, lin);
+  if (!fit)
+    return fmt::format("- Crossover by the seed's method ({}): none (the points cannot be fitted).\n", label);
+  return fmt::format("- Crossover by the seed's method ({}): {} (s/step: softmax = {:.4g} + {:.4g} N^2, linear = "
+                     "{:.4g} + {:.4g} N, fitted on {} N <= {}); measured: {}.\n",
+                     label, fit->n ? fmt::format("N = {:.1f}", *fit->n) : std::string("none (the fits do not cross)"),
+                     fit->softmax.intercept, fit->softmax.slope, fit->linear.intercept, fit->linear.slope, n.size(),
+                     largest, find_crossover(timing, scope).note);
+}
+
+std::string seed_method_section(const std::vector<TimingRow>& timing) {
+  std::string md = "### Crossover: measured, and extrapolated by the seed's method\n\n"
+                   "The seed fitted softmax time = a + b N^2 and linear time = c + d N by least squares on N = 8..64 "
+                   "and took the larger root of a + b N^2 = c + d N.\n\n";
+  if (auto seed = seed_crossover_from_seed_table(); seed && seed->n)
+    md += fmt::format("- The seed's method on the seed's P4000 numbers: N = {:.1f} (the seed reports {:g}).\n",
+                      *seed->n, kSeedCrossover);
+  for (const std::string scope : {"model", "attention"}) md += seed_method_line(timing, scope);
+  return md;
+}
 
 }  // namespace
 
@@ -59,7 +133,7 @@ Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& 
       from.reset();
     }
   }
-  Crossover c{from, ""};
+  Crossover c{from, largest_both, ""};
   if (soft.empty() || lin.empty()) {
     c.note = "not measured (the sweep needs both kinds)";
   } else if (!from) {
@@ -133,56 +207,15 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
                           e ? fmt::format("k = {:.2f}", *e) : "too few points");
       }
     }
+    md += "\n" + seed_units_table(timing, config.sweep_batch) + seed_method_section(timing);
   }
 
-  md += "\n## The three claims\n\n";
-  // Claim 1: convergence. Compared per N: the held-out accuracy gap between the kinds.
-  std::string conv;
-  double worst_gap = 0;
-  bool compared = false;
-  for (const auto& r : runs) {
-    auto last = last_row(metrics, r);
-    conv += fmt::format("{} at N={}: final loss {}, held-out token accuracy {:.2f}%; ", nn::attention_kind_name(r.kind),
-                        r.seq_len, last ? fmt::format("{:.4f}", last->loss) : "-", 100 * r.eval.token_acc);
-    for (const auto& other : runs)
-      if (other.seq_len == r.seq_len && other.kind != r.kind) {
-        worst_gap = std::max(worst_gap, std::abs(other.eval.token_acc - r.eval.token_acc));
-        compared = true;
-      }
-  }
-  // A verdict needs runs that trained long enough to learn the copy at all.
-  constexpr std::int64_t kMinimumSteps = 100;
-  constexpr double kMinimumAccuracy = 0.9;
-  std::vector<std::string> too_weak;
-  for (const auto& r : runs)
-    if (r.diverged || r.steps < kMinimumSteps || r.eval.token_acc < kMinimumAccuracy)
-      too_weak.push_back(fmt::format("{} N={} ({} steps{}, {:.1f}% held-out)", nn::attention_kind_name(r.kind), r.seq_len,
-                                     r.steps, r.diverged ? ", diverged" : "", 100 * r.eval.token_acc));
-  std::string verdict = !compared ? "Only one attention kind was trained, so the kinds cannot be compared."
-                        : !too_weak.empty()
-                            ? fmt::format("Not enough evidence for a verdict: a comparison needs every run to train at "
-                                          "least {} steps and reach {:.0f}% held-out token accuracy, and {} did not.",
-                                          kMinimumSteps, 100 * kMinimumAccuracy, fmt::join(too_weak, ", "))
-                        : worst_gap <= 0.01
-                            ? fmt::format("Both kinds end within {:.2f} percentage points of each other on held-out data: "
-                                          "the claim holds in this run.", 100 * worst_gap)
-                            : fmt::format("The kinds differ by up to {:.2f} percentage points on held-out data: the claim "
-                                          "does not hold at this training length.", 100 * worst_gap);
-  md += "**1. Linear attention converges stably to the same performance as softmax.** " + conv +
-        "see loss.png for the curves. " + verdict + "\n\n";
-  // Claim 2: linear scaling.
-  auto le = scaling_exponent(timing, "attention", "linear"), se = scaling_exponent(timing, "attention", "softmax");
-  md += "**2. Linear attention scales linearly with sequence length.** ";
-  md += le ? fmt::format("Its attention layer's time grows as N^{:.2f} over the larger half of the sweep", *le)
-           : std::string("Not enough timing points to fit an exponent");
-  md += se ? fmt::format(", softmax's as N^{:.2f}", *se) : std::string("");
-  md += ". An exponent near 1 for linear and approaching 2 for softmax supports the claim; at small N both are "
-        "dominated by the N-linear projections and feed-forward layers.\n\n";
-  // Claim 3: speed.
-  Crossover cm = find_crossover(timing, "model"), ca = find_crossover(timing, "attention");
-  md += "**3. Linear attention is faster than softmax.** Whole model: " + cm.note + ". Attention alone: " + ca.note +
-        ". The seed study extrapolated a crossover near N=3149 from N <= 64; the paper claims N=512. These "
-        "crossovers are measured, not extrapolated.\n";
+  md += "\n## The claims, judged from this run's data\n\n"
+        "Each verdict follows from the numbers in its row and the threshold beside it (apps/copy_task/verdicts.h); "
+        "'not enough evidence' says what is missing.\n\n"
+        "| claim | verdict | evidence | threshold |\n| --- | --- | --- | --- |\n";
+  for (const auto& v : judge_claims(runs, timing))
+    md += fmt::format("| {} | {} | {} | {} |\n", v.claim, verdict_name(v.verdict), v.evidence, v.threshold);
   if (plot_note) md += "\nPlots: " + *plot_note + ".\n";
   else md += "\n![loss](loss.png)\n\n![time vs N](time_vs_n.png)\n";
   nn::write_file_atomically(path, md);

@@ -1,6 +1,8 @@
 // What a copy-task run leaves behind besides metrics.csv and timing.csv: eval.csv (the plots are
-// plots.h's), report.md with the study's tables and one paragraph per claim, and the summary
-// table printed at the end. Every number comes from this run's files.
+// plots.h's), report.md with the study's tables (Table 1 also in the seed's units beside the
+// seed's numbers), both crossovers (measured, and extrapolated by the seed's method) and a
+// computed verdict per claim (verdicts.h), and the summary table printed at the end. Every number
+// comes from this run's files.
 #pragma once
 
 #include <map>
@@ -21,6 +23,7 @@ std::map<std::int64_t, double> measured_seconds(const std::vector<TimingRow>& ro
 
 struct Crossover {
   std::optional<std::int64_t> n;  // smallest N from which linear is faster at every larger N
+  std::int64_t largest_both = 0;  // the largest N measured for both kinds; 0 when none
   std::string note;
 };
 Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& scope);

@@ -12,8 +12,13 @@ Written apart from apps/copy_task/report.cpp, from the rules its text states:
   for both, or the verdict that it never was, with the largest N measured for both;
 - scaling exponent: least-squares slope of log(seconds) on log(N) over the larger half of the
   measured N (the last n - (n/2 - 1) points when n < 6, the last n - n/2 otherwise; 3 at least);
-- claim 1: no verdict unless both kinds ran at the same N, every run trained at least 100 steps
-  and reached 90% held-out token accuracy; then "holds" when the kinds are within 1 point.
+- Table 1 in the seed's units: Ember's whole-model s/step x 3000 steps x 8 / sweep batch
+  ("measured" at batch 8, "projected" otherwise) beside the seed's P4000 seconds, with the ratio;
+- the seed's crossover method: least squares of softmax time on N^2 and linear time on N over the
+  points N <= 64 measured for both kinds (3 at least), the larger root where they meet; on the
+  seed's own numbers it gives 3148.7;
+- the verdicts: "supported", "not supported" or "not enough evidence" for each claim, from the
+  thresholds below (the same as apps/copy_task/verdicts.h states, written again here).
 Standard library only. Prints what it checked; exits 1 naming the first disagreement.
 """
 import csv
@@ -23,6 +28,11 @@ import re
 import sys
 
 MIN_STEPS, MIN_ACCURACY, SAME_PERFORMANCE = 100, 0.9, 0.01
+EXPONENT_TOLERANCE, EXPONENT_MIN_N = 0.25, 512
+CROSSOVER_FACTOR, PAPER_CROSSOVER, SEED_CROSSOVER = 2.0, 512, 3149
+SLOWDOWN_BAND_FACTOR = 2.0
+SEED_STEPS, SEED_BATCH = 3000, 8
+SEED_TABLE = {8: (221, 1738), 16: (236, 3004), 32: (287, 5373), 64: (416, 10071)}  # N: (softmax s, linear s)
 
 
 def fail(message):
@@ -39,13 +49,15 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def crossover_note(timing, scope):
-    """The crossover sentence for one scope, or None when two timings are too close to order from
-    the 6 significant digits timing.csv keeps."""
-    def measured(kind):
-        return {int(r["N"]): float(r["seconds"]) for r in timing
-                if r["scope"] == scope and r["attention"] == kind and float(r["seconds"]) > 0}
-    soft, lin = measured("softmax"), measured("linear")
+def measured(timing, scope, kind):
+    return {int(r["N"]): float(r["seconds"]) for r in timing
+            if r["scope"] == scope and r["attention"] == kind and float(r["seconds"]) > 0}
+
+
+def crossover(timing, scope):
+    """(first N from which linear is faster at every larger N or None, largest N measured for both),
+    or None when two timings are too close to order from timing.csv's 6 significant digits."""
+    soft, lin = measured(timing, scope, "softmax"), measured(timing, scope, "linear")
     start, largest_both = None, 0
     for n in sorted(lin):
         if n not in soft:
@@ -53,11 +65,17 @@ def crossover_note(timing, scope):
         if close(lin[n], soft[n], 2e-5 * soft[n]):
             return None
         largest_both = n
-        if lin[n] < soft[n]:
-            start = start or n
-        else:
-            start = None
-    if not soft or not lin:
+        start = (start or n) if lin[n] < soft[n] else None
+    return start, largest_both
+
+
+def crossover_note(timing, scope):
+    """The crossover sentence for one scope, or None when two timings are too close to order."""
+    c = crossover(timing, scope)
+    if c is None:
+        return None
+    start, largest_both = c
+    if not measured(timing, scope, "softmax") or not measured(timing, scope, "linear"):
         return "not measured (the sweep needs both kinds)"
     if start is None:
         return f"linear was not faster up to N={largest_both}, the largest N measured for both"
@@ -144,27 +162,146 @@ def check_timing(report, timing, summary):
             print(f"scaling exponent, {kind} {scope}: {found.group(1)}")
 
 
-def check_claim_one(report, runs, metrics):
-    steps = {}
+def line_fit(x, y):
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    sxx = sum((a - mx) ** 2 for a in x)
+    slope = sum((a - mx) * (b - my) for a, b in zip(x, y)) / sxx
+    return my - slope * mx, slope
+
+
+def seed_method(ns, soft, lin):
+    """The larger root of a + b N^2 = c + d N, or None when the fits do not cross."""
+    a, b = line_fit([n * n for n in ns], soft)
+    c, d = line_fit(ns, lin)
+    disc = d * d - 4 * b * (a - c)
+    if b <= 0 or disc < 0 or (d + math.sqrt(disc)) <= 0:
+        return None
+    return (d + math.sqrt(disc)) / (2 * b)
+
+
+def check_seed_units(report, timing):
+    batches = {int(r["batch"]) for r in timing if r["scope"] == "model"}
+    if len(batches) != 1:
+        fail(f"timing.csv's model rows have batches {batches}")
+    batch = batches.pop()
+    scale = SEED_STEPS * SEED_BATCH / batch
+    rows = {}
+    for line in report.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 10 and cells[0].isdigit():
+            rows[int(cells[0])] = cells
+    soft, lin = measured(timing, "model", "softmax"), measured(timing, "model", "linear")
+    for n, (seed_soft, seed_lin) in SEED_TABLE.items():
+        cells = rows.get(n) or fail(f"Table 1 in the seed's units has no row N={n}")
+        if float(cells[5]) != seed_soft or float(cells[6]) != seed_lin:
+            fail(f"seed units N={n}: the seed's numbers are {seed_soft}/{seed_lin}, report says {cells[5]}/{cells[6]}")
+        if cells[9] != ("measured" if batch == SEED_BATCH else "projected"):
+            fail(f"seed units N={n}: batch {batch} is marked '{cells[9]}'")
+        for series, seed, units, ratio in ((soft, seed_soft, cells[3], cells[7]), (lin, seed_lin, cells[4], cells[8])):
+            if n not in series:
+                if units != "-" or ratio != "-":
+                    fail(f"seed units N={n}: not measured, but the report has {units} and {ratio}")
+                continue
+            if not close(float(units), series[n] * scale, 1e-3 * series[n] * scale):
+                fail(f"seed units N={n}: {units} is not {series[n]} x {scale}")
+            if not close(float(ratio), series[n] * scale / seed, 1e-3 * series[n] * scale / seed):
+                fail(f"seed units N={n}: ratio {ratio} is not {series[n] * scale / seed}")
+    print(f"Table 1 in the seed's units: batch {batch}, {'measured' if batch == SEED_BATCH else 'projected'}")
+
+    ns = sorted(SEED_TABLE)
+    seed_n = seed_method(ns, [SEED_TABLE[n][0] for n in ns], [SEED_TABLE[n][1] for n in ns])
+    if f"on the seed's P4000 numbers: N = {seed_n:.1f} " not in report or f"{seed_n:.1f}" != "3148.7":
+        fail(f"the seed's method on the seed's numbers gives {seed_n:.1f}: report.md must say so, and it must be "
+             "3148.7")
+    for scope, label in (("model", "whole model"), ("attention", "attention alone")):
+        s_pts, l_pts = measured(timing, scope, "softmax"), measured(timing, scope, "linear")
+        ns = [n for n in sorted(s_pts) if n <= 64 and n in l_pts]
+        found = re.search(rf"- Crossover by the seed's method \({label}\): (N = ([0-9.]+)|none)", report)
+        if not found:
+            fail(f"report.md has no seed-method crossover line for {label}")
+        expected = seed_method(ns, [s_pts[n] for n in ns], [l_pts[n] for n in ns]) if len(ns) >= 3 else None
+        stated = float(found.group(2)) if found.group(2) else None
+        if (expected is None) != (stated is None) or (stated is not None
+                                                       and not close(stated, expected, 0.01 * expected)):
+            fail(f"seed-method crossover ({label}): report.md says '{found.group(1)}', the timings give {expected}")
+        print(f"seed-method crossover ({label}): {found.group(1)}")
+
+
+def expected_verdicts(runs, metrics, timing):
+    """{claim prefix: (verdict, (regex, value, tolerance) for a number of the evidence, or None)}; a verdict
+    of None (timings too close to order) is not checked."""
+    last = {}
     for m in metrics:
-        steps[(m["attention"], int(m["seq_len"]))] = int(m["step"])
+        last[(m["attention"], int(m["seq_len"]))] = m
+    out = {}
     compared = any(a["seq_len"] == b["seq_len"] and a["attention"] != b["attention"] for a in runs for b in runs)
-    weak = [r for r in runs if steps[(r["attention"], int(r["seq_len"]))] < MIN_STEPS
+    weak = [r for r in runs if int(last[(r["attention"], int(r["seq_len"]))]["step"]) < MIN_STEPS
+            or not math.isfinite(float(last[(r["attention"], int(r["seq_len"]))]["loss"]))
             or float(r["token_acc"]) < MIN_ACCURACY]
     gap = max((abs(float(a["token_acc"]) - float(b["token_acc"])) for a in runs for b in runs
                if a["seq_len"] == b["seq_len"]), default=0.0)
-    verdicts = {"none": "Only one attention kind was trained", "weak": "Not enough evidence for a verdict",
-                "holds": "the claim holds in this run", "fails": "the claim does not hold at this training length"}
-    expected = ("none" if not compared else "weak" if weak else "holds" if gap <= SAME_PERFORMANCE else "fails")
-    for name, sentence in verdicts.items():
-        if (sentence in report) != (name == expected):
-            fail(f"claim 1: expected the verdict '{verdicts[expected]}' (largest gap {gap:.6f}, "
-                 f"{len(weak)} runs too weak), report.md {'says' if sentence in report else 'lacks'} '{sentence}'")
-    if expected in ("holds", "fails"):
-        found = re.search(r"(within|by up to) ([0-9.]+) percentage points", report)
-        if not found or not close(float(found.group(2)), 100 * gap, 0.011):
-            fail(f"claim 1: the gap stated is not {100 * gap:.2f} percentage points")
-    print(f"claim 1: '{verdicts[expected]}' (largest held-out gap {100 * gap:.2f} points)")
+    if not compared or weak:
+        out["1. Linear attention converges"] = ("not enough evidence", None)
+    else:
+        out["1. Linear attention converges"] = ("supported" if gap <= SAME_PERFORMANCE else "not supported",
+                                                (r"gap ([0-9.]+) points", 100 * gap, 0.011))
+    for kind, claimed in (("linear", 1), ("softmax", 2)):
+        key = f"2. {kind.capitalize()} attention's time grows"
+        k = scaling_exponent(timing, "attention", kind) if timing else None
+        pts = measured(timing, "attention", kind) if timing else {}
+        if k is None or max(pts) < EXPONENT_MIN_N:
+            out[key] = ("not enough evidence", None)
+        else:
+            out[key] = ("supported" if abs(k - claimed) <= EXPONENT_TOLERANCE else "not supported", None)
+    faster_from = "3. Linear attention is faster than softmax from N = {} "
+    for scope, claimed in (("attention", PAPER_CROSSOVER), ("model", SEED_CROSSOVER)):
+        key = faster_from.format(claimed)
+        c = crossover(timing, scope) if timing else (None, 0)
+        low, high = claimed / CROSSOVER_FACTOR, claimed * CROSSOVER_FACTOR
+        if c is None:
+            out[key] = (None, None)
+        elif c[1] == 0 or (c[0] is None and c[1] <= high):
+            out[key] = ("not enough evidence", None)
+        elif c[0] is None:
+            out[key] = ("not supported", None)
+        else:
+            out[key] = ("supported" if low <= c[0] <= high else "not supported", None)
+    ratios = [lin / soft for soft, lin in SEED_TABLE.values()]
+    low, high = min(ratios) / SLOWDOWN_BAND_FACTOR, max(ratios) * SLOWDOWN_BAND_FACTOR
+    key = f"3. Linear attention is {min(ratios):.1f}-{max(ratios):.1f}x slower"
+    soft, lin = (measured(timing, "model", "softmax"), measured(timing, "model", "linear")) if timing else ({}, {})
+    if not all(n in soft and n in lin for n in SEED_TABLE):
+        out[key] = ("not enough evidence", None)
+    else:
+        ember = [lin[n] / soft[n] for n in SEED_TABLE]
+        out[key] = ("supported" if all(low <= r <= high for r in ember) else "not supported",
+                    (r"([0-9.]+)x at N=8,", ember[0], 0.006 + 1e-3 * ember[0]))
+    return out
+
+
+def check_verdicts(report, runs, metrics, timing):
+    rows = []
+    for line in report.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and re.match(r"^[0-9]\. ", cells[0]):
+            rows.append(cells)
+    for prefix, (verdict, number) in expected_verdicts(runs, metrics, timing).items():
+        matching = [r for r in rows if r[0].startswith(prefix)]
+        if len(matching) != 1:
+            fail(f"report.md has {len(matching)} verdict rows for '{prefix}'")
+        claim, stated, evidence, threshold = matching[0]
+        if stated not in ("supported", "not supported", "not enough evidence") or not threshold:
+            fail(f"'{claim}': verdict '{stated}', threshold '{threshold}'")
+        if verdict is not None and stated != verdict:
+            fail(f"'{claim}': expected '{verdict}', report.md says '{stated}' ({evidence})")
+        if number is not None:
+            pattern, value, tolerance = number
+            found = re.search(pattern, evidence)
+            if not found or not close(float(found.group(1)), value, tolerance):
+                fail(f"'{claim}': the evidence '{evidence}' does not give {value:.4g}")
+        print(f"verdict: {claim}: {stated} ({evidence})")
+    if timing is None and "the timing sweep was not run" not in report:
+        fail("no timing.csv, but no verdict says the sweep was not run")
 
 
 def main():
@@ -179,7 +316,9 @@ def main():
     timing = read_csv(timing_path) if os.path.exists(timing_path) else None
     check_training_table(report, runs, metrics)
     check_timing(report, timing, summary)
-    check_claim_one(report, runs, metrics)
+    if timing is not None:
+        check_seed_units(report, timing)
+    check_verdicts(report, runs, metrics, timing)
 
 
 main()

@@ -7,8 +7,10 @@ source "$(dirname "$0")/common.sh" "$1"
 # Too few steps for a verdict.
 run_copy_task "${TINY[@]}" --no-sweep --out "$WORK/short"
 [ "$STATUS" -eq 0 ] || fail "a short run: exit $STATUS"
-grep -q "Not enough evidence" "$WORK/short/report.md" || fail "report.md judges a claim after 6 steps"
-! grep -q "the claim holds" "$WORK/short/report.md" || fail "report.md says the claim holds after 6 steps"
+# 6 steps and no sweep: every claim's verdict is "not enough evidence".
+grep -q "^| 1\. .* | not enough evidence | runs too weak" "$WORK/short/report.md" \
+  || fail "report.md judges claim 1 after 6 steps"
+! grep -Eq "^\| [0-9]\. .* \| (not )?supported \|" "$WORK/short/report.md" || fail "report.md gives a verdict without evidence"
 # Start-up failures leave nothing.
 run_copy_task "${TINY[@]}" --d-model 15 --heads 2 --out "$WORK/startup"
 [ "$STATUS" -eq 2 ] && [ ! -e "$WORK/startup" ] || fail "a failed start-up: exit $STATUS or a folder was left"
