@@ -4,7 +4,8 @@
 # run (shorter sequences and training, to keep CI short) on a fixed 2 threads and seed, so that it
 # computes the same numbers every time on a given machine. Also checked: the lr drop took effect
 # (1e-3 up to step 1300, 1e-4 after), the final training loss is small, and report.md's claim-1
-# verdict is the one the numbers give (check_report.py). The sequences are the paper layout at
+# verdict is the one the numbers give (check_report.py), and test_metrics.csv holds the periodic
+# teacher-forced test every 100 steps. The sequences are the paper layout at
 # length 14 (n in 3..5 copied symbols, data.h).
 source "$(dirname "$0")/common.sh" "$1"
 STEPS=1600
@@ -28,6 +29,12 @@ for kind in softmax linear; do
     { last = $1; loss = $4 }
     END { if (last != steps || !(loss < 0.05)) { print "last row: step " last ", loss " loss; bad = 1 }; exit bad }
   ' "$WORK/run/metrics.csv" || fail "$kind: metrics.csv (above)"
+  # The authors' periodic test: a row every 100 steps, the last one teacher-forced at >= 99%.
+  awk -F, -v k="$kind" -v steps="$STEPS" '
+    $2 != k { next }
+    { rows++; if ($1 != 100 * rows) { print "test row " rows " at step " $1; bad = 1 }; acc = $5 }
+    END { if (rows != steps / 100 || !(acc >= 0.99)) { print rows " test rows, last accuracy " acc; bad = 1 }; exit bad }
+  ' "$WORK/run/test_metrics.csv" || fail "$kind: test_metrics.csv (above)"
 done
 python3 "$(dirname "$0")/check_report.py" "$WORK/run" "$WORK/log" || fail "report.md disagrees with the CSV files"
 grep -q "the claim holds in this run" "$WORK/run/report.md" || fail "report.md does not find that both kinds converged"
