@@ -51,22 +51,28 @@ std::optional<MetricsRow> parse_row(const std::string& line) {
 }
 
 nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t seq_len) {
-  return {{"protocol", choice_name(c.protocol)},
-          {"attention", nn::attention_kind_name(kind)},
-          {"seq_len", std::to_string(seq_len)},
-          {"layers", std::to_string(c.layers)},
-          {"heads", std::to_string(c.heads)},
-          {"d_model", std::to_string(c.d_model)},
-          {"d_ff", std::to_string(c.d_ff)},
-          {"batch", std::to_string(c.batch)},
-          {"steps", std::to_string(c.steps)},
-          {"optimizer", choice_name(c.optimizer)},
-          {"lr", fmt::format("{}", c.lr)},
-          {"lr_drop_step", std::to_string(c.lr_drop_step)},
-          {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
-          {"dropout", fmt::format("{}", c.dropout)},
-          {"precision", choice_name(c.precision)},
-          {"seed", std::to_string(c.seed)}};
+  nn::Metadata identity{
+      {"protocol", choice_name(c.protocol)},
+      {"attention", nn::attention_kind_name(kind)},
+      {"seq_len", std::to_string(seq_len)},
+      {"layers", std::to_string(c.layers)},
+      {"heads", std::to_string(c.heads)},
+      {"d_model", std::to_string(c.d_model)},
+      {"d_ff", std::to_string(c.d_ff)},
+      {"batch", std::to_string(c.batch)},
+      {"steps", std::to_string(c.steps)},
+      {"optimizer", choice_name(c.optimizer)},
+      {"lr", fmt::format("{}", c.lr)},
+      {"lr_drop_step", std::to_string(c.lr_drop_step)},
+      {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
+      {"dropout", fmt::format("{}", c.dropout)},
+      {"precision", choice_name(c.precision)},
+      {"seed", std::to_string(c.seed)}
+  };
+  // Paper checkpoints written before the authors' layout (seq_len was then the longest copy) do
+  // not resume into it: they lack this entry.
+  if (c.protocol == Protocol::Paper) identity["paper_layout"] = "L tokens, n in [L/4, (L-1)/2 - 1], scored n-1..2n-1";
+  return identity;
 }
 
 // A checkpoint that cannot be written (a full disk) is an environment failure.
