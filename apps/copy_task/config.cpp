@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data.h"  // kMinPaperSeqLen
 #include "exit_codes.h"
 #include "flags.h"
 #include "sweep.h"  // available_memory_bytes
@@ -32,7 +33,7 @@ Preset preset(Protocol protocol, Scale scale) {
   const bool full = scale == Scale::Full;
   if (protocol == Protocol::Paper) {
     if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, RAdam, {128}, 65536, 1800};
-    return {3, 4, 96, 192, 32, 5000, 3500, 256, 1e-3, 0.0, RAdam, {10}, 4096, 60};
+    return {3, 4, 96, 192, 32, 5000, 3500, 256, 1e-3, 0.0, RAdam, {24}, 4096, 60};
   }
   if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, Adam, {8, 16, 32, 64}, 65536, 1800};
   return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, {8}, 1024, 60};
@@ -245,7 +246,10 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
 double estimated_training_bytes(const Config& c, std::int64_t seq_len) {
   const double d = static_cast<double>(c.d_model), ff = static_cast<double>(c.d_ff);
   const double layers = static_cast<double>(c.layers) * (c.protocol == Protocol::Seed ? 2.5 : 1.0);
-  const double tokens = static_cast<double>(c.batch) * (2.0 * static_cast<double>(seq_len) + 2.0);
+  // Paper: seq_len tokens per sequence; seed: about the encoder's n plus the decoder's n + 1.
+  const double n = static_cast<double>(seq_len);
+  const double per_sequence = c.protocol == Protocol::Paper ? n : 2.0 * n + 2.0;
+  const double tokens = static_cast<double>(c.batch) * per_sequence;
   const double parameters = layers * (4 * d * d + 2 * d * ff) + 2 * 11 * d;
   // Weights, gradients and two optimizer moments; per token and layer, the activations that
   // backward keeps (projections, attention output, feed-forward, norms, dropout masks).
@@ -285,7 +289,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(flags::real_number(0.0, 1.0, /*lo_open=*/true));
   flags::add_choice(app, "--optimizer", c.optimizer, "radam or adam (default: the protocol's)");
   app.add_option("--seq-lens,--seq-len", seq_lens,
-                 "paper: maximum copied length; seed: copied length of each run (comma-separated)")
+                 "paper: sequence length L (n copied symbols, n drawn from [L/4, (L-1)/2 - 1]); "
+                 "seed: copied length of each run (comma-separated)")
       ->check(flags::number_list(1, 4096));
   app.add_option("--attention", attention, "softmax, linear or both")->check(CLI::IsMember({"softmax", "linear", "both"}));
   flags::add_choice(app, "--device", device, "cpu, cuda or auto (cuda when a device is available)");
@@ -310,6 +315,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(whole_number(0, 1000000000));
   app.add_option("--resume", c.resume, "continue the run in this folder (or the folder of this checkpoint file)")
       ->check(flags::plain_path());
+  app.add_flag("--print-config", c.print_config,
+               "print the resolved configuration (every setting, the data layout, the loss mask) and exit");
   app.add_option("--test-signal-at", test_signal,
                  "for tests: right after training step STEP of the first run that reaches it, the process sends "
                  "itself SIGNAL (INT, TERM or KILL), as if it arrived then; e.g. 40:KILL")
@@ -343,7 +350,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   if (app.count("--optimizer") == 0) c.optimizer = p.optimizer;
   if (c.seq_lens.empty()) c.seq_lens = p.seq_lens;
   if (c.protocol == Protocol::Paper && c.seq_lens.size() != 1)
-    bad_input("--seq-len for the paper protocol is one maximum length, got {} values", c.seq_lens.size());
+    bad_input("--seq-len for the paper protocol is one sequence length, got {} values", c.seq_lens.size());
+  if (c.protocol == Protocol::Paper && c.seq_lens.front() < kMinPaperSeqLen)
+    bad_input("--seq-len {} for the paper protocol: a sequence needs at least {} tokens ([s, 0, s])",
+              c.seq_lens.front(), kMinPaperSeqLen);
   if (c.d_model % c.heads != 0) bad_input("--d-model {} is not a multiple of --heads {}", c.d_model, c.heads);
   c.sweep = !no_sweep;
   c.kinds = attention_kinds(attention);
@@ -355,12 +365,14 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   if (c.threads == 0) c.threads = ember::get_num_threads();
 
   if (!c.resume.empty()) {
+    const bool print_config = c.print_config;
     c = resumed_config(c.resume, c, app);
+    c.print_config = print_config;
   } else {
     if (c.out.empty()) c.out = "results/copy_task/" + timestamp();
-    check_new_output(c);
+    if (!c.print_config) check_new_output(c);
   }
-  check_memory(c);
+  if (!c.print_config) check_memory(c);
   return c;
 }
 

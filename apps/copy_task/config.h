@@ -2,11 +2,12 @@
 //
 // --protocol picks the model family and the study's optimiser settings; --scale picks sizes:
 //   paper, full:  CausalLM, 4 layers, 8 heads, d_model 256, d_ff 1024, dropout 0.1, batch 64,
-//                 RAdam 1e-3 -> 1e-4 after 3000 of 10000 steps, max length 128 (Katharopoulos et al.)
+//                 RAdam 1e-3 -> 1e-4 after 3000 of 10000 steps, sequences of 128 tokens copying
+//                 32..62 symbols (Katharopoulos et al.; the layout and loss mask are in data.h)
 //   seed, full:   Seq2SeqTransformer 4+4 layers, 8 heads x 64, d_ff 2048, batch 8, Adam 1e-3,
 //                 3000 steps, N in {8, 16, 32, 64} (Do & Bergner 2022)
 //   small (the default): the same protocol at a size that learns the copy within minutes on
-//                 2 CPU cores.
+//                 2 CPU cores; paper small is the paper layout at L = 24 (n in 6..10).
 // Any flag given explicitly overrides the preset.
 //
 // A run folder has an identity: run.json holds the resolved configuration, written when the run
@@ -37,7 +38,7 @@ struct Config {
   double lr = 0, lr_drop_factor = 0.1, dropout = 0;
   std::int64_t lr_drop_step = 0;  // 0: no drop
   OptimizerKind optimizer = OptimizerKind::RAdam;
-  std::vector<std::int64_t> seq_lens;  // paper: one maximum length; seed: the N of each run
+  std::vector<std::int64_t> seq_lens;  // paper: one sequence length L; seed: the N of each run
   std::vector<ember::nn::AttentionKind> kinds;
   ember::Device device = ember::kCPU;
   Precision precision = Precision::Fp32;
@@ -54,6 +55,7 @@ struct Config {
   std::string resume;
   bool resumed = false;
   std::optional<ScheduledSignal> test_signal;  // --test-signal-at; not part of the run's identity
+  bool print_config = false;  // --print-config: print the resolved configuration and exit; no folder is made
 
   std::string describe() const;  // one line per setting, for report.md
 };
@@ -71,7 +73,8 @@ double estimated_training_bytes(const Config& config, std::int64_t seq_len);
 std::string shell_quoted(const std::string& text);
 
 // Parses argv. On --help prints usage and returns nullopt with exit_code 0; a bad flag, value,
-// output folder or resume request throws BadInput (exit_codes.h) naming the problem.
+// output folder or resume request throws BadInput (exit_codes.h) naming the problem. With
+// --print-config the output folder is neither checked nor needed.
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code);
 
 }  // namespace copy_task

@@ -1,6 +1,7 @@
 // Copy-task batch generation (see data.h).
 #include "data.h"
 
+#include <algorithm>
 #include <vector>
 
 using namespace ember;
@@ -18,30 +19,36 @@ Generator batch_generator(std::uint64_t seed, std::uint64_t index) {
 }
 }  // namespace
 
-LmBatch make_lm_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t max_len,
+PaperLayout paper_layout(std::int64_t seq_len) {
+  EMBER_CHECK(seq_len >= kMinPaperSeqLen, "copy task: sequence length {} is below {}", seq_len, kMinPaperSeqLen);
+  // main.py draws torch.randint(L // 4, (L - 1) // 2): the upper bound is excluded.
+  const std::int64_t min_n = std::max<std::int64_t>(1, seq_len / 4);
+  return {seq_len, min_n, std::max(min_n, (seq_len - 1) / 2 - 1)};
+}
+
+LmBatch make_lm_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t seq_len,
                       std::int64_t fixed_n) {
-  EMBER_CHECK(batch > 0 && max_len > 0, "copy task: batch {} and max_len {} must be positive", batch, max_len);
+  EMBER_CHECK(batch > 0, "copy task: batch {} must be positive", batch);
+  const PaperLayout layout = paper_layout(seq_len);
+  const std::int64_t L = seq_len;
+  EMBER_CHECK(fixed_n >= 0 && 2 * fixed_n + 1 <= L, "copy task: {} copied symbols do not fit in length {}", fixed_n, L);
+  const std::int64_t width = std::max(layout.max_n, fixed_n);  // symbols drawn per sequence
   Generator gen = batch_generator(seed, index);
-  std::vector<std::int64_t> symbols = randint(1, kSymbols + 1, {batch, max_len}, kInt64, &gen).to_vector<std::int64_t>();
-  std::vector<std::int64_t> lengths = fixed_n > 0 ? std::vector<std::int64_t>(batch, fixed_n)
-                                                  : randint(1, max_len + 1, {batch}, kInt64, &gen).to_vector<std::int64_t>();
-  const std::int64_t T = 2 * max_len + 1;  // model positions: the sequence minus its last token
-  std::vector<std::int64_t> inputs(batch * T, 0), targets(batch * T, kIgnore);
+  std::vector<std::int64_t> symbols = randint(1, kSymbols + 1, {batch, width}, kInt64, &gen).to_vector<std::int64_t>();
+  std::vector<std::int64_t> lengths =
+      fixed_n > 0 ? std::vector<std::int64_t>(batch, fixed_n)
+                  : randint(layout.min_n, layout.max_n + 1, {batch}, kInt64, &gen).to_vector<std::int64_t>();
+  std::vector<std::int64_t> inputs(batch * L, 0), targets(batch * L, kIgnore);
   LmBatch out;
   for (std::int64_t b = 0; b < batch; ++b) {
     const std::int64_t n = lengths[b];
-    std::vector<std::int64_t> seq(2 * n + 2, 0);  // [s, 0, s, 0]
-    for (std::int64_t i = 0; i < n; ++i) seq[i] = seq[n + 1 + i] = symbols[b * max_len + i];
-    for (std::int64_t t = 0; t + 1 < static_cast<std::int64_t>(seq.size()); ++t) {
-      inputs[b * T + t] = seq[t];
-      if (t >= n) {  // predicting seq[t + 1]: a copied symbol or the closing separator
-        targets[b * T + t] = seq[t + 1];
-        ++out.scored;
-      }
-    }
+    std::int64_t* x = &inputs[b * L];
+    for (std::int64_t i = 0; i < n; ++i) x[i] = x[n + 1 + i] = symbols[b * width + i];  // x[n] stays 0
+    for (std::int64_t t = n - 1; t <= 2 * n - 1; ++t) targets[b * L + t] = x[t + 1];  // mask[n-1:2n] = 1
+    out.scored += n + 1;
   }
-  out.inputs = from_vector(inputs, {batch, T});
-  out.targets = from_vector(targets, {batch, T});
+  out.inputs = from_vector(inputs, {batch, L});
+  out.targets = from_vector(targets, {batch, L});
   return out;
 }
 

@@ -1,8 +1,19 @@
-// Copy-task data. Symbols are 1..10; 0 is the separator (and padding).
+// Copy-task data. Symbols are 1..10; 0 is the separator and the padding (vocabulary 11).
 //
-// Paper protocol (decoder-only): each sequence is [s_1..s_n, 0, s_1..s_n, 0] with n drawn per
-// sequence from 1..max_len; the model reads it shifted by one and is scored only on the copied
-// half, i.e. the n copied symbols plus the closing separator (so it must learn where to stop).
+// Paper protocol (decoder-only), the layout of the authors' causal-copy/main.py: every sequence
+// has the same length L (--seq-len; 128 at full scale) and copies n symbols, n drawn per sequence
+// from [L/4, (L-1)/2 - 1] (32..62 for L = 128):
+//
+//   position  0 .. n-1   n   n+1 .. 2n   2n+1 .. L-1
+//   input     s_1..s_n   0   s_1..s_n    0 ... 0          (no leading separator)
+//   target    the input shifted left by one, 0 at L-1
+//   scored    targets n-1 .. 2n-1: the first separator and the n copied symbols
+//
+// The closing separator and the padding are not scored, so a model trained this way need not
+// learn where the copy stops; greedy evaluation checks the n copied symbols only. The small
+// scale uses the same rule at a shorter L. For L = 3 and 4 the authors' range is empty; there n
+// is 1 (the integration tests use such tiny runs).
+//
 // Seed protocol (encoder-decoder): the encoder reads [s_1..s_n]; the decoder reads
 // [0, s_1..s_n] and must emit [s_1..s_n, 0]; n is fixed per run.
 //
@@ -19,11 +30,18 @@ namespace copy_task {
 inline constexpr std::int64_t kSymbols = 10;    // 1..10
 inline constexpr std::int64_t kVocab = 11;      // plus the separator 0
 inline constexpr std::int64_t kIgnore = -100;   // target that is not scored
+inline constexpr std::int64_t kMinPaperSeqLen = 3;  // room for [s, 0, s]
+
+// The paper protocol's copied lengths for sequence length seq_len: n in [min_n, max_n].
+struct PaperLayout {
+  std::int64_t seq_len = 0, min_n = 0, max_n = 0;
+};
+PaperLayout paper_layout(std::int64_t seq_len);
 
 struct LmBatch {
-  ember::Tensor inputs;   // (B, 2 max_len + 1) int64
-  ember::Tensor targets;  // (B, 2 max_len + 1) int64, kIgnore outside the copied half
-  std::int64_t scored = 0;  // number of scored targets
+  ember::Tensor inputs;     // (B, L) int64
+  ember::Tensor targets;    // (B, L) int64: inputs shifted left by one; kIgnore where not scored
+  std::int64_t scored = 0;  // number of scored targets (sum over the batch of n + 1)
 };
 
 struct Seq2SeqBatch {
@@ -32,9 +50,9 @@ struct Seq2SeqBatch {
   ember::Tensor tgt_out;  // (B, n + 1), ends with 0
 };
 
-// Batch `index` of the stream identified by seed. n is drawn per sequence in [1, max_len]
-// (fixed_n > 0 fixes it, as evaluation does).
-LmBatch make_lm_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t max_len,
+// Batch `index` of the stream identified by seed, in the paper layout of length seq_len; n is
+// drawn per sequence from paper_layout(seq_len) (fixed_n > 0 fixes it, as evaluation does).
+LmBatch make_lm_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t seq_len,
                       std::int64_t fixed_n = 0);
 Seq2SeqBatch make_seq2seq_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t n);
 

@@ -1,10 +1,14 @@
 // apps/copy_task: trains softmax and linear attention Transformers on the copy task, evaluates them
 // by greedy generation, times both kinds over sequence lengths, and writes run.json, metrics.csv,
-// eval.csv, timing.csv, loss.png, time_vs_n.png and report.md into --out. See config.h for the
-// protocols and the resume rules, exit_codes.h for how it ends, stop_signal.h for Ctrl-C.
+// (paper protocol) test_metrics.csv, eval.csv, timing.csv, loss.png, time_vs_n.png and report.md
+// into --out. See config.h for the protocols and the resume rules, data.h for the data layout and
+// loss mask, exit_codes.h for how it ends, stop_signal.h for Ctrl-C.
+#include <optional>
+
 #include <ember/ember.h>
 
 #include "config.h"
+#include "data.h"
 #include "exit_codes.h"
 #include "plots.h"
 #include "report.h"
@@ -22,15 +26,42 @@ int interrupted(const Config& config, const std::string& where) {
   return kInterrupted;
 }
 
+// --print-config: run.json's settings, then what the data and the loss are for this protocol.
+std::string configuration_text(const Config& c) {
+  std::string text = fmt::format("settings (as run.json stores them):\n{}\n", to_json(c).dump(2));
+  if (c.protocol == Protocol::Paper) {
+    const PaperLayout layout = paper_layout(c.seq_lens.front());
+    text += fmt::format(
+        "data: sequences of {} tokens, vocabulary {} (symbols 1..{}, 0 = separator and padding); n drawn per "
+        "sequence from {}..{}; layout [s1..sn, 0, s1..sn, 0 ... 0], no leading separator\n"
+        "loss mask: targets n-1 .. 2n-1 (the first separator and the n copied symbols; not the closing "
+        "separator, not the padding)\n"
+        "loss and accuracy: sum(mask * CE) / sum(mask) over the whole batch (every scored token weighs the same)\n"
+        "test: every {} steps, {} fresh batches, teacher-forced, no dropout -> test_metrics.csv\n"
+        "evaluation: greedy generation of the n copied symbols after [s1..sn, 0], {} held-out sequences\n",
+        layout.seq_len, kVocab, kSymbols, layout.min_n, layout.max_n, kTestEvery, kTestBatches, c.eval_sequences);
+  } else {
+    text += fmt::format(
+        "data: encoder reads [s1..sN], decoder reads [0, s1..sN] and emits [s1..sN, 0]; N in {{{}}}; vocabulary {}\n"
+        "loss mask: every decoder target (the N copied symbols and the closing separator)\n"
+        "loss and accuracy: mean over every target of the batch\n"
+        "evaluation: greedy generation of N + 1 tokens, {} held-out sequences\n",
+        fmt::join(c.seq_lens, ", "), kVocab, c.eval_sequences);
+  }
+  return text;
+}
+
 int run(const Config& config) {
   ember::set_num_threads(config.threads);
   fmt::print("copy task: {} protocol, {} scale, {}; output in {}\n",
              choice_name(config.protocol), choice_name(config.scale), ember::backend_info(), config.out);
   MetricsLog log(config.out + "/metrics.csv");
+  std::optional<MetricsLog> test_log;  // the authors' periodic teacher-forced test (trainer.h)
+  if (config.protocol == Protocol::Paper) test_log.emplace(config.out + "/test_metrics.csv");
   std::vector<RunResult> runs;
   for (auto n : config.seq_lens) {
     for (auto kind : config.kinds) {
-      RunResult r = train_run(config, kind, n, log, stop_requested());
+      RunResult r = train_run(config, kind, n, log, test_log ? &*test_log : nullptr, stop_requested());
       const std::string name = ember::nn::attention_kind_name(kind);
       if (r.interrupted)
         return interrupted(config, r.steps < config.steps ? fmt::format("at step {} of {} N={} (checkpoint written)",
@@ -63,6 +94,10 @@ int main(int argc, char** argv) {
     int exit_code = kSuccess;
     config = parse_command_line(argc, argv, exit_code);
     if (!config) return exit_code;
+    if (config->print_config) {
+      fmt::print("{}", configuration_text(*config));
+      return kSuccess;
+    }
   } catch (const ember::Error& e) {  // BadInput, or a flag the library refused
     fmt::print(stderr, "copy_task: {}\n", e.what());
     return kBadInput;

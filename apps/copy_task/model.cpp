@@ -44,14 +44,16 @@ void add_accuracy(const Tensor& generated, const Tensor& expected, EvalResult& r
 
 class LmModel final : public CopyModel {
  public:
-  LmModel(const Config& c, nn::AttentionKind kind, std::int64_t max_len)
-      : config_(c), max_len_(max_len), model_(transformer_config(c, kind)) {
+  LmModel(const Config& c, nn::AttentionKind kind, std::int64_t seq_len)
+      : config_(c), seq_len_(seq_len), model_(transformer_config(c, kind)) {
     model_.to(c.device);
   }
   nn::Module& module() override { return model_; }
 
+  // Cross entropy with ignore_index averages over every scored target of the batch, i.e.
+  // sum(mask * CE) / sum(mask) as main.py computes it: longer sequences weigh more.
   BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
-    LmBatch batch = make_lm_batch(data_seed, index, config_.batch, max_len_);
+    LmBatch batch = make_lm_batch(data_seed, index, config_.batch, seq_len_);
     Tensor targets = batch.targets.to(config_.device);
     Tensor logits = model_.forward(batch.inputs.to(config_.device));
     return {cross_entropy(logits, targets, {.ignore_index = kIgnore}), scored_accuracy(logits, targets),
@@ -61,19 +63,21 @@ class LmModel final : public CopyModel {
   EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) override {
     EvalResult result;
     double correct = 0, total = 0, exact = 0;
+    const PaperLayout layout = paper_layout(seq_len_);
+    const std::int64_t lengths = layout.max_n - layout.min_n + 1;
     const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
     for (std::int64_t k = 0; k < batches; ++k) {
       if (stop.load()) {
         result.interrupted = true;
         return result;
       }
-      // Copied lengths spread evenly over 1..max_len, one length per batch.
-      const std::int64_t n = std::max<std::int64_t>(1, (k + 1) * max_len_ / batches);
-      LmBatch batch = make_lm_batch(eval_seed, k, config_.batch, max_len_, n);
+      // Copied lengths spread evenly over the trained range, one length per batch.
+      const std::int64_t n = layout.min_n + k * lengths / batches;
+      LmBatch batch = make_lm_batch(eval_seed, k, config_.batch, seq_len_, n);
       Tensor prompt = batch.inputs.narrow(1, 0, n + 1);  // [s, 0]
-      Tensor expected = cat({batch.inputs.narrow(1, 0, n), zeros({config_.batch, 1}, kInt64)}, 1);
-      Tensor out = nn::generate_greedy(model_, prompt.to(config_.device), n + 1);
-      add_accuracy(out.narrow(1, n + 1, n + 1), expected, result, correct, total, exact);
+      Tensor expected = batch.inputs.narrow(1, 0, n);     // s: the closing separator is not trained
+      Tensor out = nn::generate_greedy(model_, prompt.to(config_.device), n);
+      add_accuracy(out.narrow(1, n + 1, n), expected, result, correct, total, exact);
     }
     result.token_acc = correct / total;
     result.exact_acc = exact / static_cast<double>(result.sequences);
@@ -88,7 +92,7 @@ class LmModel final : public CopyModel {
 
  private:
   Config config_;
-  std::int64_t max_len_;
+  std::int64_t seq_len_;
   nn::CausalLM model_;
 };
 

@@ -17,7 +17,7 @@ struct BatchResult {
 };
 
 struct EvalResult {
-  double token_acc = 0;  // over generated tokens (the copy and its closing separator)
+  double token_acc = 0;  // over generated tokens (paper: the copy; seed: the copy and its closing separator)
   double exact_acc = 0;  // fraction of sequences generated entirely right
   std::int64_t sequences = 0;
   bool interrupted = false;  // stop was requested before every sequence was generated
@@ -26,7 +26,7 @@ struct EvalResult {
 class CopyModel {
  public:
   virtual ~CopyModel() = default;
-  // For seq_len: the paper protocol's maximum copied length, or the seed protocol's fixed length.
+  // For seq_len: the paper protocol's sequence length L, or the seed protocol's copied length.
   static std::unique_ptr<CopyModel> create(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len);
 
   virtual ember::nn::Module& module() = 0;

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "checkpoint.h"
@@ -20,6 +21,7 @@ namespace {
 
 constexpr const char* kMetricsHeader = "step,attention,seq_len,loss,token_acc,lr,elapsed_s,tokens_per_s";
 constexpr std::uint64_t kEvalSeedOffset = 0x9E3779B97F4A7C15ull;  // held-out stream: a different seed
+constexpr std::uint64_t kTestSeedOffset = 0xD1B54A32D192ED03ull;  // the periodic test's stream
 
 std::string format_row(const MetricsRow& r) {
   return fmt::format("{},{},{},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f}", r.step, r.attention, r.seq_len, r.loss, r.token_acc,
@@ -49,22 +51,28 @@ std::optional<MetricsRow> parse_row(const std::string& line) {
 }
 
 nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t seq_len) {
-  return {{"protocol", choice_name(c.protocol)},
-          {"attention", nn::attention_kind_name(kind)},
-          {"seq_len", std::to_string(seq_len)},
-          {"layers", std::to_string(c.layers)},
-          {"heads", std::to_string(c.heads)},
-          {"d_model", std::to_string(c.d_model)},
-          {"d_ff", std::to_string(c.d_ff)},
-          {"batch", std::to_string(c.batch)},
-          {"steps", std::to_string(c.steps)},
-          {"optimizer", choice_name(c.optimizer)},
-          {"lr", fmt::format("{}", c.lr)},
-          {"lr_drop_step", std::to_string(c.lr_drop_step)},
-          {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
-          {"dropout", fmt::format("{}", c.dropout)},
-          {"precision", choice_name(c.precision)},
-          {"seed", std::to_string(c.seed)}};
+  nn::Metadata identity{
+      {"protocol", choice_name(c.protocol)},
+      {"attention", nn::attention_kind_name(kind)},
+      {"seq_len", std::to_string(seq_len)},
+      {"layers", std::to_string(c.layers)},
+      {"heads", std::to_string(c.heads)},
+      {"d_model", std::to_string(c.d_model)},
+      {"d_ff", std::to_string(c.d_ff)},
+      {"batch", std::to_string(c.batch)},
+      {"steps", std::to_string(c.steps)},
+      {"optimizer", choice_name(c.optimizer)},
+      {"lr", fmt::format("{}", c.lr)},
+      {"lr_drop_step", std::to_string(c.lr_drop_step)},
+      {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
+      {"dropout", fmt::format("{}", c.dropout)},
+      {"precision", choice_name(c.precision)},
+      {"seed", std::to_string(c.seed)}
+  };
+  // Paper checkpoints written before the authors' layout (seq_len was then the longest copy) do
+  // not resume into it: they lack this entry.
+  if (c.protocol == Protocol::Paper) identity["paper_layout"] = "L tokens, n in [L/4, (L-1)/2 - 1], scored n-1..2n-1";
+  return identity;
 }
 
 // A checkpoint that cannot be written (a full disk) is an environment failure.
@@ -75,6 +83,32 @@ void save(const std::string& path, const TrainingParts& parts, std::int64_t step
   } catch (const Error& e) {
     environment_failure("{}", e.what());
   }
+}
+
+// The periodic test after `step`: batches never used for training (a seed of their own, an index
+// per test), the mean of the per-batch masked loss and accuracy as main.py reports it. Nothing
+// once `stop` is set: the run is about to be checkpointed and end.
+std::optional<MetricsRow> teacher_forced_test(CopyModel& model, const Config& c, std::int64_t step,
+                                              const std::string& name, std::int64_t seq_len, double lr,
+                                              double elapsed_s, const std::atomic<bool>& stop) {
+  const auto started = std::chrono::steady_clock::now();
+  NoGradGuard no_grad;
+  ember::AutocastGuard autocast(ember::kBFloat16, c.precision == Precision::Bf16);
+  model.module().eval();
+  double loss = 0, acc = 0;
+  std::int64_t tokens = 0;
+  const std::uint64_t first = static_cast<std::uint64_t>(step / kTestEvery * kTestBatches);
+  for (std::int64_t k = 0; k < kTestBatches && !stop.load(); ++k) {
+    BatchResult batch = model.train_batch(c.seed ^ kTestSeedOffset, first + static_cast<std::uint64_t>(k));
+    loss += batch.loss.item<double>();
+    acc += batch.token_acc;
+    tokens += batch.tokens;
+  }
+  model.module().train();
+  if (stop.load()) return std::nullopt;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double tokens_per_s = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+  return MetricsRow{step, name, seq_len, loss / kTestBatches, acc / kTestBatches, lr, elapsed_s, tokens_per_s};
 }
 
 }  // namespace
@@ -123,7 +157,7 @@ std::string weights_path(const Config& config, nn::AttentionKind kind, std::int6
 }
 
 RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t seq_len, MetricsLog& log,
-                    const std::atomic<bool>& stop) {
+                    MetricsLog* test_log, const std::atomic<bool>& stop) {
   // Same initial weights for a given seed whether the run is fresh or resumed.
   manual_seed(config.seed);
   auto model = CopyModel::create(config, kind, seq_len);
@@ -152,13 +186,15 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
     start_step = loaded.step;
     elapsed_before = loaded.elapsed_s;
     log.truncate_after(name, seq_len, start_step);
+    if (test_log) test_log->truncate_after(name, seq_len, start_step);
     fmt::print("{} N={}: resumed at step {}\n", name, seq_len, start_step);
   } else if (config.resumed) {
     log.truncate_after(name, seq_len, 0);
+    if (test_log) test_log->truncate_after(name, seq_len, 0);
   }
 
   Progress progress(fmt::format("{:>7} N={:<5}", name, seq_len), config.steps);
-  const auto started = std::chrono::steady_clock::now();
+  auto started = std::chrono::steady_clock::now();
   std::int64_t tokens_since_log = 0;
   auto last_log = started;
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
@@ -191,6 +227,15 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
       log.append({step, name, seq_len, result.final_loss, batch.token_acc, lr, elapsed, tokens_per_s});
       tokens_since_log = 0;
       last_log = now;
+    }
+    if (test_log && step % kTestEvery == 0) {
+      const auto test_started = std::chrono::steady_clock::now();
+      auto row = teacher_forced_test(*model, config, step, name, seq_len, lr, elapsed, stop);
+      if (row) test_log->append(*row);
+      // The test's time is not training time: elapsed_s and tokens_per_s leave it out.
+      const auto test_time = std::chrono::steady_clock::now() - test_started;
+      started += test_time;
+      last_log += test_time;
     }
     // --test-signal-at: SIGINT/SIGTERM reach the stop handler before the check below; SIGKILL ends here.
     if (config.test_signal && config.test_signal->step == step) std::raise(config.test_signal->signal);

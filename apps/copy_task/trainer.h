@@ -1,5 +1,8 @@
 // Training one (attention kind, sequence length) run of the copy task: the optimisation loop,
-// metrics.csv rows, checkpoints and resume, and the held-out evaluation at the end.
+// metrics.csv rows, checkpoints and resume, and the held-out evaluation at the end. The paper
+// protocol also runs the authors' periodic test (main.py `evaluate`): every 100 steps, 20 fresh
+// batches, teacher-forced, without dropout, the same masked loss and accuracy as training; its
+// rows go to test_metrics.csv (same columns as metrics.csv, tokens_per_s of the test itself).
 #pragma once
 
 #include <atomic>
@@ -10,6 +13,9 @@
 #include "model.h"
 
 namespace copy_task {
+
+inline constexpr std::int64_t kTestEvery = 100;   // main.py: one "epoch" is 100 steps
+inline constexpr std::int64_t kTestBatches = 20;  // main.py: evaluate() reads 20 batches
 
 struct MetricsRow {
   std::int64_t step = 0;
@@ -49,12 +55,13 @@ struct RunResult {
   bool diverged = false;  // the loss became NaN or infinite: training stopped there
 };
 
-// Trains (or resumes) one run, then evaluates it. Sets result.interrupted, after writing a
+// Trains (or resumes) one run, then evaluates it. test_log receives the periodic test's rows
+// (the paper protocol; nullptr skips the test). Sets result.interrupted, after writing a
 // checkpoint, when `stop` becomes true during training or evaluation. A checkpoint is always
 // written when training ends (finished), so that a run interrupted later resumes without
 // training again.
 RunResult train_run(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len, MetricsLog& log,
-                    const std::atomic<bool>& stop);
+                    MetricsLog* test_log, const std::atomic<bool>& stop);
 
 // Where run (kind, seq_len) keeps its checkpoint and final weights inside config.out.
 std::string checkpoint_path(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len);

@@ -21,7 +21,7 @@ if [ "$(id -u)" -ne 0 ]; then expect_error "not writable" --out "$WORK/ro/run" -
 # A corrupt checkpoint, and a checkpoint from another configuration.
 "$BIN" --steps 4 --checkpoint-every 2 --layers 1 --d-model 16 --d-ff 16 --attention softmax --no-sweep \
   --eval-sequences 8 --out "$WORK/run" > /dev/null
-ckpt="$WORK/run/checkpoint_softmax_10.safetensors"
+ckpt="$WORK/run/checkpoint_softmax_24.safetensors"
 [ -f "$ckpt" ] || fail "no checkpoint written"
 cp "$ckpt" "$WORK/good.safetensors"
 head -c 100 "$WORK/good.safetensors" > "$ckpt"
@@ -32,7 +32,7 @@ cp "$WORK/good.safetensors" "$ckpt"
 expect_error "d-model is 16 in this run" --resume "$WORK/run" --d-model 32
 "$BIN" --steps 4 --checkpoint-every 2 --layers 1 --d-model 32 --d-ff 16 --attention softmax --no-sweep \
   --eval-sequences 8 --out "$WORK/other" > /dev/null
-cp "$WORK/other/checkpoint_softmax_10.safetensors" "$ckpt"
+cp "$WORK/other/checkpoint_softmax_24.safetensors" "$ckpt"
 expect_error "belongs to another run" --resume "$WORK/run"
 expect_error "no run.json" --resume "$WORK/empty_dir_that_does_not_exist"
 echo "every bad input was refused with exit code 2"

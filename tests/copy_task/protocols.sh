@@ -62,5 +62,5 @@ check_run() {
   python3 "$HERE/check_report.py" "$dir" "$WORK/$name.log" || fail "$name: report.md disagrees with the CSV files"
 }
 check_run seed adam 16 64 softmax,8 linear,8 softmax,16 linear,16 softmax,32 linear,32 softmax,64 linear,64
-check_run paper radam 32 128 softmax,10 linear,10
+check_run paper radam 32 128 softmax,24 linear,24
 echo "both protocols ran; their files hold every step, run and sweep point, and report.md agrees with them"
