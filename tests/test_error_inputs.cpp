@@ -12,17 +12,12 @@
 
 #include "helpers.h"
 #include "ops/error_rows.h"
+#include "ops/samples.h"  // i64, cuda2, kHuge, kMax
 
 using namespace ember;
 using namespace ember::testing;
 
 namespace {
-
-constexpr std::int64_t kHuge = std::int64_t{1} << 40;
-constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-
-Tensor i64(std::vector<std::int64_t> values) { return from_vector(values); }
-Tensor cuda2() { return zeros({2}, kCUDA); }
 
 nn::TransformerConfig tiny(nn::AttentionKind kind = nn::AttentionKind::Softmax) {
   nn::TransformerConfig c;

@@ -6,6 +6,16 @@
 
 #include "op_table.h"
 
+namespace ember::testing {
+
+// For error rows: int64 values, a CUDA tensor, sizes past what memory or int64 can hold.
+inline Tensor i64(std::vector<std::int64_t> values) { return from_vector(values); }
+inline Tensor cuda2() { return zeros({2}, kCUDA); }
+inline constexpr std::int64_t kHuge = std::int64_t{1} << 40;
+inline constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+}  // namespace ember::testing
+
 namespace ember::testing::samples {
 
 using Make = std::function<Tensor(const Shape&)>;
@@ -20,12 +30,6 @@ inline Tensor away_from_zero(const Shape& s) {
   return ((rand(s, kFloat64) + 0.2) * sign).detach();
 }
 inline Tensor indices(const Shape& s, std::int64_t high) { return randint(0, high, s); }
-
-// For error rows: int64 values, a CUDA tensor, sizes past what memory or int64 can hold.
-inline Tensor i64(std::vector<std::int64_t> values) { return from_vector(values); }
-inline Tensor cuda2() { return zeros({2}, kCUDA); }
-inline constexpr std::int64_t kHuge = std::int64_t{1} << 40;
-inline constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
 // (rows, cols) as the transpose of a contiguous (cols, rows) tensor.
 inline Tensor transposed(std::int64_t rows, std::int64_t cols, const Make& make = normal) {

@@ -5,10 +5,6 @@
 using namespace ember;
 using namespace ember::testing;
 namespace s = ember::testing::samples;
-using s::cuda2;
-using s::i64;
-using s::kHuge;
-using s::kMax;
 using ref::Index;
 
 namespace {
