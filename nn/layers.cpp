@@ -110,9 +110,12 @@ Tensor PositionalEncoding::table(std::int64_t length, DType dtype, Device device
 Tensor PositionalEncoding::forward(const Tensor& x, std::int64_t start) {
   EMBER_CHECK(x.defined() && x.dim() == 3 && x.size(2) == d_model_,
               "PositionalEncoding: expected (B, N, {}) input, got {}", d_model_, x.defined() ? x.shape() : Shape{});
-  EMBER_CHECK(start >= 0, "PositionalEncoding: negative start position {}", start);
-  const std::int64_t n = x.size(1);
-  return x + table(start + n, x.dtype(), x.device()).slice(0, start, start + n);
+  return x + encodings(start, x.size(1), x.dtype(), x.device());
+}
+
+Tensor PositionalEncoding::encodings(std::int64_t start, std::int64_t n, DType dtype, Device device) {
+  EMBER_CHECK(start >= 0 && n >= 0, "PositionalEncoding: negative start position {} or length {}", start, n);
+  return table(start + n, dtype, device).slice(0, start, start + n);
 }
 
 }  // namespace ember::nn

@@ -82,6 +82,8 @@ class PositionalEncoding : public Module {
   explicit PositionalEncoding(std::int64_t d_model);
   Tensor forward(const Tensor& x, std::int64_t start = 0);
   Tensor operator()(const Tensor& x, std::int64_t start = 0) { return forward(x, start); }
+  // The encodings of positions start .. start + n - 1 alone, (n, d_model), a view of the cache.
+  Tensor encodings(std::int64_t start, std::int64_t n, DType dtype, Device device);
 
  private:
   Tensor table(std::int64_t length, DType dtype, Device device);

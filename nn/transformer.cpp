@@ -17,7 +17,7 @@ AttentionOptions attention_options(const TransformerConfig& c, AttentionKind kin
   AttentionOptions o;
   o.kind = kind;
   o.causal = causal;
-  o.dropout = c.dropout;
+  o.dropout = c.attention_dropout.value_or(c.dropout);
   o.feature_map = c.feature_map;
   o.eps = c.linear_eps;
   o.chunk_size = c.chunk_size;
@@ -25,11 +25,17 @@ AttentionOptions attention_options(const TransformerConfig& c, AttentionKind kin
 }
 
 void check_config(const TransformerConfig& c) {
+  auto probability = [](std::optional<double> p) { return !p || (*p >= 0 && *p < 1); };
   EMBER_CHECK(c.vocab_size > 0 && c.d_model > 0 && c.heads > 0 && c.d_ff > 0 && c.decoder_layers >= 0 &&
                   c.encoder_layers >= 0 && c.d_model % c.heads == 0 && c.dropout >= 0 && c.dropout < 1,
               "TransformerConfig: invalid (vocab {}, d_model {}, heads {}, d_ff {}, layers {}+{}, dropout {}); "
               "d_model must be a multiple of heads",
               c.vocab_size, c.d_model, c.heads, c.d_ff, c.encoder_layers, c.decoder_layers, c.dropout);
+  EMBER_CHECK(probability(c.attention_dropout) && probability(c.embedding_dropout),
+              "TransformerConfig: attention_dropout {} and embedding_dropout {} must lie in [0, 1)",
+              c.attention_dropout.value_or(0), c.embedding_dropout.value_or(0));
+  EMBER_CHECK(c.position_mix != PositionMix::ConcatHalf || c.d_model % 2 == 0,
+              "TransformerConfig: PositionMix::ConcatHalf needs an even d_model, got {}", c.d_model);
 }
 
 void check_tokens(const Tensor& tokens, const char* who) {
@@ -96,34 +102,38 @@ Tensor DecoderLayer::forward_step(const Tensor& x, AttentionCache& self_cache, c
   return residual(y, norm2, [&](const Tensor& h) { return ffn->forward(h); });
 }
 
-TokenEmbedding::TokenEmbedding(std::int64_t vocab_size, std::int64_t d_model, double dropout)
-    : scale_(std::sqrt(static_cast<double>(d_model))) {
-  embedding = register_module("embedding", std::make_shared<Embedding>(vocab_size, d_model));
-  // N(0, 1/d) entries, so that after the sqrt(d) scale of forward() a token embedding has unit
-  // variance per coordinate, the scale of the positional encoding (as fairseq initialises it);
-  // N(0, 1) entries scaled by sqrt(d) would drown the positions.
-  {
+TokenEmbedding::TokenEmbedding(const TransformerConfig& c) : mix_(c.position_mix) {
+  const std::int64_t token_width = mix_ == PositionMix::ConcatHalf ? c.d_model / 2 : c.d_model;
+  embedding = register_module("embedding", std::make_shared<Embedding>(c.vocab_size, token_width));
+  if (mix_ == PositionMix::Add) {
+    const double sqrt_d = std::sqrt(static_cast<double>(c.d_model));
+    scale_ = c.embedding_scale.value_or(sqrt_d);
     NoGradGuard no_grad;
-    embedding->weight.mul_(1.0 / scale_);
+    embedding->weight.mul_(1.0 / sqrt_d);
   }
-  position_ = register_module("position", std::make_shared<PositionalEncoding>(d_model));
-  dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout));
+  const std::int64_t position_width = mix_ == PositionMix::ConcatHalf ? c.d_model - token_width : c.d_model;
+  position_ = register_module("position", std::make_shared<PositionalEncoding>(position_width));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.embedding_dropout.value_or(c.dropout)));
 }
 
 Tensor TokenEmbedding::forward(const Tensor& tokens, std::int64_t start) {
-  return dropout_->forward(position_->forward(embedding->forward(tokens) * scale_, start));
+  Tensor tokens_embedded = embedding->forward(tokens);  // (B, N, width)
+  if (mix_ == PositionMix::Add) return dropout_->forward(position_->forward(tokens_embedded * scale_, start));
+  const std::int64_t b = tokens.size(0), n = tokens.size(1);
+  Tensor positions = position_->encodings(start, n, tokens_embedded.dtype(), tokens_embedded.device());  // (N, d/2)
+  return dropout_->forward(cat({tokens_embedded, positions.unsqueeze(0).expand({b, n, positions.size(1)})}, 2));
 }
 
 Seq2SeqTransformer::Seq2SeqTransformer(TransformerConfig config) : config_(std::move(config)) {
   check_config(config_);
-  src_embed_ = register_module("src_embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
-  tgt_embed_ = register_module("tgt_embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
+  src_embed_ = register_module("src_embed", std::make_shared<TokenEmbedding>(config_));
+  tgt_embed_ = register_module("tgt_embed", std::make_shared<TokenEmbedding>(config_));
   encoder_ = register_module("encoder", std::make_shared<ModuleList<EncoderLayer>>());
   for (std::int64_t i = 0; i < config_.encoder_layers; ++i) encoder_->push_back(std::make_shared<EncoderLayer>(config_));
   decoder_ = register_module("decoder", std::make_shared<ModuleList<DecoderLayer>>());
   for (std::int64_t i = 0; i < config_.decoder_layers; ++i)
     decoder_->push_back(std::make_shared<DecoderLayer>(config_, true));
-  if (config_.norm_first) {
+  if (config_.norm_first || config_.final_norm) {
     encoder_norm_ = register_module("encoder_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
     decoder_norm_ = register_module("decoder_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
   }
@@ -167,10 +177,11 @@ Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory
 
 CausalLM::CausalLM(TransformerConfig config) : config_(std::move(config)) {
   check_config(config_);
-  embed_ = register_module("embed", std::make_shared<TokenEmbedding>(config_.vocab_size, config_.d_model, config_.dropout));
+  embed_ = register_module("embed", std::make_shared<TokenEmbedding>(config_));
   layers_ = register_module("layers", std::make_shared<ModuleList<DecoderLayer>>());
   for (std::int64_t i = 0; i < config_.decoder_layers; ++i) layers_->push_back(std::make_shared<DecoderLayer>(config_, false));
-  if (config_.norm_first) final_norm_ = register_module("final_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
+  if (config_.norm_first || config_.final_norm)
+    final_norm_ = register_module("final_norm", std::make_shared<LayerNorm>(Shape{config_.d_model}));
   head_ = register_module("head", std::make_shared<Linear>(config_.d_model, config_.vocab_size));
 }
 

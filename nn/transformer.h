@@ -7,11 +7,18 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "nn/attention.h"
 
 namespace ember::nn {
+
+// How a token's embedding and its position meet at the input.
+enum class PositionMix {
+  Add,         // token embedding * embedding_scale + sinusoid over all d_model (Vaswani et al.)
+  ConcatHalf,  // [token embedding (d_model/2), sinusoid (d_model/2)], unscaled (Katharopoulos et al.'s copy task)
+};
 
 struct TransformerConfig {
   std::int64_t vocab_size = 11;
@@ -20,7 +27,12 @@ struct TransformerConfig {
   std::int64_t encoder_layers = 4;  // Seq2SeqTransformer only
   std::int64_t decoder_layers = 4;
   std::int64_t d_ff = 1024;
-  double dropout = 0.1;
+  double dropout = 0.1;                     // after each sublayer and inside the feed-forward
+  std::optional<double> attention_dropout;  // on softmax attention weights; unset: dropout
+  std::optional<double> embedding_dropout;  // on the input embedding; unset: dropout
+  PositionMix position_mix = PositionMix::Add;
+  std::optional<double> embedding_scale;  // Add: the token embedding's factor; unset: sqrt(d_model)
+  bool final_norm = false;                // a LayerNorm after the last layer (always there with norm_first)
   AttentionKind attention = AttentionKind::Softmax;        // self-attention
   AttentionKind cross_attention = AttentionKind::Softmax;  // Seq2SeqTransformer only
   bool norm_first = false;
@@ -68,17 +80,21 @@ struct DecoderCache {
   std::int64_t position = 0;  // positions consumed so far
 };
 
-// Token embedding scaled by sqrt(d_model) plus the sinusoidal position encoding.
+// A token embedding joined with the sinusoidal position encoding as config.position_mix says.
+// Add: entries start as N(0, 1/d_model) (fairseq), so that after the default sqrt(d_model) scale a
+// token has unit variance per coordinate, the scale of the positions. ConcatHalf: entries start
+// N(0, 1), as torch.nn.Embedding.
 class TokenEmbedding : public Module {
  public:
-  TokenEmbedding(std::int64_t vocab_size, std::int64_t d_model, double dropout);
-  Tensor forward(const Tensor& tokens, std::int64_t start = 0);  // int64 (B, N) -> (B, N, d)
+  explicit TokenEmbedding(const TransformerConfig& config);
+  Tensor forward(const Tensor& tokens, std::int64_t start = 0);  // int64 (B, N) -> (B, N, d_model)
   std::shared_ptr<Embedding> embedding;
 
  private:
   std::shared_ptr<PositionalEncoding> position_;
   std::shared_ptr<Dropout> dropout_;
-  double scale_;
+  PositionMix mix_;
+  double scale_ = 1;
 };
 
 class Seq2SeqTransformer : public Module {
@@ -98,7 +114,7 @@ class Seq2SeqTransformer : public Module {
   std::shared_ptr<TokenEmbedding> src_embed_, tgt_embed_;
   std::shared_ptr<ModuleList<EncoderLayer>> encoder_;
   std::shared_ptr<ModuleList<DecoderLayer>> decoder_;
-  std::shared_ptr<LayerNorm> encoder_norm_, decoder_norm_;  // pre-norm only
+  std::shared_ptr<LayerNorm> encoder_norm_, decoder_norm_;  // with norm_first or final_norm
   std::shared_ptr<Linear> head_;
 };
 
@@ -114,7 +130,7 @@ class CausalLM : public Module {
   TransformerConfig config_;
   std::shared_ptr<TokenEmbedding> embed_;
   std::shared_ptr<ModuleList<DecoderLayer>> layers_;
-  std::shared_ptr<LayerNorm> final_norm_;  // pre-norm only
+  std::shared_ptr<LayerNorm> final_norm_;  // with norm_first or final_norm
   std::shared_ptr<Linear> head_;
 };
 

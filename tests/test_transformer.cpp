@@ -154,14 +154,66 @@ TEST_CASE("transformer: a pre-norm encoder layer is y + FFN(LN2(y)), y = x + att
   }
 }
 
+TEST_CASE("transformer: PositionMix::ConcatHalf is [token embedding, sinusoid], each half of d_model, unscaled") {
+  manual_seed(31);
+  nn::TransformerConfig c = tiny_config(nn::AttentionKind::Softmax);
+  c.d_model = 6;
+  c.position_mix = nn::PositionMix::ConcatHalf;
+  nn::TokenEmbedding embed(c);
+  CHECK(embed.embedding->weight.shape() == Shape{7, 3});
+  Tensor tokens = from_vector<std::int64_t>({4, 0, 6, 4}, {2, 2});
+  const std::int64_t start = 5;
+  Tensor x = embed.forward(tokens, start);  // (2, 2, 6)
+  REQUIRE(x.shape() == Shape{2, 2, 6});
+  const std::int64_t token[2][2] = {{4, 0}, {6, 4}};
+  const std::vector<float> got = x.to_vector<float>(), weight = embed.embedding->weight.to_vector<float>();
+  for (std::int64_t b = 0; b < 2; ++b) {
+    for (std::int64_t n = 0; n < 2; ++n) {
+      const float* row = &got[static_cast<std::size_t>((b * 2 + n) * 6)];
+      for (std::int64_t i = 0; i < 3; ++i) {
+        CHECK(row[i] == weight[static_cast<std::size_t>(token[b][n] * 3 + i)]);
+        // sin/cos pairs at frequency 10000^(-2j/3) of position start + n, as in Vaswani et al.
+        const double freq = std::exp(-std::log(10000.0) * static_cast<double>(i - i % 2) / 3.0);
+        const double angle = static_cast<double>(start + n) * freq;
+        CHECK(row[3 + i] == doctest::Approx(i % 2 == 0 ? std::sin(angle) : std::cos(angle)).epsilon(1e-6));
+      }
+    }
+  }
+}
+
+TEST_CASE("transformer: final_norm adds a LayerNorm after the last post-norm layer; dropouts follow their options") {
+  nn::TransformerConfig c = tiny_config(nn::AttentionKind::Softmax);
+  c.dropout = 0.25;
+  c.attention_dropout = 0.5;
+  c.embedding_dropout = 0.0;
+  c.final_norm = true;
+  nn::CausalLM lm(c);
+  CHECK(lm.state_dict().contains("final_norm.weight"));
+  nn::Seq2SeqTransformer s2s(c);
+  CHECK(s2s.state_dict().contains("encoder_norm.weight"));
+  CHECK(s2s.state_dict().contains("decoder_norm.weight"));
+  c.final_norm = false;
+  CHECK_FALSE(nn::CausalLM(c).state_dict().contains("final_norm.weight"));
+  nn::DecoderLayer layer(c, true);
+  CHECK(layer.self_attn->options().dropout == 0.5);
+  CHECK(layer.cross_attn->options().dropout == 0.5);
+  c.attention_dropout.reset();
+  CHECK(nn::DecoderLayer(c, false).self_attn->options().dropout == 0.25);
+}
+
 TEST_CASE("generation: CausalLM step by step equals the parallel forward at every position") {
   manual_seed(26);
-  for (auto kind : kKinds) {
+  for (auto [kind, mix] : {std::pair{nn::AttentionKind::Softmax, nn::PositionMix::Add},
+                           std::pair{nn::AttentionKind::Linear, nn::PositionMix::Add},
+                           std::pair{nn::AttentionKind::Softmax, nn::PositionMix::ConcatHalf},
+                           std::pair{nn::AttentionKind::Linear, nn::PositionMix::ConcatHalf}}) {
     for (DType dtype : {kFloat64, kFloat32}) {
       nn::TransformerConfig c = tiny_config(kind);
       c.d_model = 8;
       c.decoder_layers = 2;
       c.chunk_size = 16;
+      c.position_mix = mix;
+      c.final_norm = mix == nn::PositionMix::ConcatHalf;  // the paper protocol's model
       nn::CausalLM model(c);
       model.to(dtype);
       model.eval();
@@ -174,7 +226,7 @@ TEST_CASE("generation: CausalLM step by step equals the parallel forward at ever
         Tensor step = model.forward_step(tokens.narrow(1, t, 1), cache);
         worst = std::max(worst, max(abs(step - logits.narrow(1, t, 1))).item<double>());
       }
-      INFO(nn::attention_kind_name(kind) << " " << dtype);
+      INFO(nn::attention_kind_name(kind) << " " << dtype << " concat " << (mix == nn::PositionMix::ConcatHalf));
       CHECK(worst < (dtype == kFloat64 ? 1e-10 : 1e-5));
     }
   }

@@ -361,7 +361,11 @@ TEST_CASE("edge case 7: module registration refuses duplicate names and lists sh
 TEST_CASE("edge case 8: scaled token embeddings have the scale of the positional encoding") {
   manual_seed(0);
   constexpr std::int64_t d = 256, vocab = 512;
-  nn::TokenEmbedding embed(vocab, d, /*dropout=*/0.0);
+  nn::TransformerConfig config;
+  config.vocab_size = vocab;
+  config.d_model = d;
+  config.dropout = 0.0;
+  nn::TokenEmbedding embed(config);
   // Raw entries are N(0, 1/d); scaled by sqrt(d) in forward they are N(0, 1).
   const double raw_var = mean(embed.embedding->weight * embed.embedding->weight).item<double>();
   CHECK(raw_var == doctest::Approx(1.0 / d).epsilon(0.05));

@@ -23,6 +23,7 @@ struct Preset {
   std::int64_t layers, heads, d_model, d_ff, batch, steps, lr_drop_step, eval_sequences;
   double lr, dropout;
   OptimizerKind optimizer;
+  double weight_decay, clip_per_tensor;
   std::vector<std::int64_t> seq_lens;
   std::int64_t sweep_max;
   double sweep_budget_s;
@@ -32,11 +33,11 @@ Preset preset(Protocol protocol, Scale scale) {
   using enum OptimizerKind;
   const bool full = scale == Scale::Full;
   if (protocol == Protocol::Paper) {
-    if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, RAdam, {128}, 65536, 1800};
-    return {3, 4, 96, 192, 32, 3000, 2000, 256, 1e-3, 0.0, RAdam, {24}, 4096, 60};
+    if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, RAdam, 0.01, 1.0, {128}, 65536, 1800};
+    return {3, 4, 96, 192, 32, 3000, 2000, 256, 1e-3, 0.0, RAdam, 0.01, 1.0, {24}, 4096, 60};
   }
-  if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, Adam, {8, 16, 32, 64}, 65536, 1800};
-  return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, {8}, 1024, 60};
+  if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, Adam, 0, 0, {8, 16, 32, 64}, 65536, 1800};
+  return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, 0, 0, {8}, 1024, 60};
 }
 
 std::string timestamp() {
@@ -58,7 +59,8 @@ constexpr Setting kSettings[] = {
     {"--dropout", "dropout"},       {"--batch", "batch"},
     {"--steps", "steps"},           {"--lr", "lr"},
     {"--lr-drop-step", "lr_drop_step"}, {"--lr-drop-factor", "lr_drop_factor"},
-    {"--optimizer", "optimizer"},   {"--seq-lens", "seq_lens"},
+    {"--optimizer", "optimizer"},   {"--weight-decay", "weight_decay"},
+    {"--clip-per-tensor", "clip_per_tensor"}, {"--seq-lens", "seq_lens"},
     {"--attention", "attention"},   {"--device", "device"},
     {"--precision", "precision"},   {"--seed", "seed"},
     {"--eval-sequences", "eval_sequences"}, {"--log-every", "log_every"},
@@ -107,6 +109,9 @@ Config resumed_config(const std::string& resume, const Config& given, const CLI:
   const nlohmann::json wanted = to_json(given);
   for (const Setting& s : kSettings) {
     if (app.count(s.flag) == 0) continue;
+    if (!stored_json.contains(s.key))
+      bad_input("--resume {}: {} was given, but this run's run.json predates that setting; resume without it",
+                resume, s.flag);
     if (wanted.at(s.key) == stored_json.at(s.key)) continue;
     if (std::string(s.key) == "sweep")
       bad_input("--resume {}: this run {} the timing sweep; resume without --no-sweep", resume,
@@ -165,10 +170,12 @@ std::string Config::describe() const {
   for (auto k : kinds) kinds_text += (kinds_text.empty() ? "" : ", ") + ember::nn::attention_kind_name(k);
   return fmt::format(
       "| protocol | {} |\n| scale | {} |\n| layers | {} |\n| heads | {} |\n| d_model | {} |\n| d_ff | {} |\n"
-      "| dropout | {} |\n| batch | {} |\n| steps | {} |\n| optimizer | {} |\n| lr | {} |\n| lr drop | x{} at step {} |\n"
+      "| dropout | {} |\n| batch | {} |\n| steps | {} |\n| optimizer | {} |\n| weight decay (decoupled) | {} |\n"
+      "| grad-norm clip per tensor | {} |\n| lr | {} |\n| lr drop | x{} at step {} |\n"
       "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| precision | {} |\n| threads | {} |\n| seed | {} |\n",
       fmt::format("{} ({})", choice_name(protocol), protocol == Protocol::Paper ? "decoder-only" : "encoder-decoder"),
-      choice_name(scale), layers, heads, d_model, d_ff, dropout, batch, steps, choice_name(optimizer), lr,
+      choice_name(scale), layers, heads, d_model, d_ff, dropout, batch, steps, choice_name(optimizer), weight_decay,
+      clip_per_tensor > 0 ? fmt::format("{}", clip_per_tensor) : std::string("none"), lr,
       lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text, device_word(device), choice_name(precision),
       threads > 0 ? threads : ember::get_num_threads(), seed);
 }
@@ -187,6 +194,8 @@ nlohmann::json to_json(const Config& c) {
           {"lr_drop_step", c.lr_drop_step},
           {"lr_drop_factor", c.lr_drop_factor},
           {"optimizer", choice_name(c.optimizer)},
+          {"weight_decay", c.weight_decay},
+          {"clip_per_tensor", c.clip_per_tensor},
           {"seq_lens", c.seq_lens},
           {"attention", attention_text(c.kinds)},
           {"device", device_word(c.device)},
@@ -218,6 +227,9 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
     j.at("lr_drop_step").get_to(c.lr_drop_step);
     j.at("lr_drop_factor").get_to(c.lr_drop_factor);
     c.optimizer = choice_from_json<OptimizerKind>(j, "optimizer");
+    // run.json files written before these settings existed ran without either.
+    c.weight_decay = j.value("weight_decay", 0.0);
+    c.clip_per_tensor = j.value("clip_per_tensor", 0.0);
     j.at("seq_lens").get_to(c.seq_lens);
     c.kinds = attention_kinds(j.at("attention").get<std::string>());
     const DeviceChoice device = choice_from_json<DeviceChoice>(j, "device");
@@ -288,6 +300,12 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   app.add_option("--lr-drop-factor", c.lr_drop_factor, "factor of the lr drop")
       ->check(flags::real_number(0.0, 1.0, /*lo_open=*/true));
   flags::add_choice(app, "--optimizer", c.optimizer, "radam or adam (default: the protocol's)");
+  app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay, param *= 1 - lr wd (default: the protocol's)")
+      ->check(flags::real_number(0.0, 1.0));
+  app.add_option("--clip-per-tensor", c.clip_per_tensor,
+                 "clip each parameter's grad norm to this before the step, as the authors' RAdam (0: no clipping; "
+                 "default: the protocol's)")
+      ->check(flags::real_number(0.0, 1e6));
   app.add_option("--seq-lens,--seq-len", seq_lens,
                  "paper: sequence length L (n copied symbols, n drawn from [L/4, (L-1)/2 - 1]); "
                  "seed: copied length of each run (comma-separated)")
@@ -348,6 +366,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   pick(c.sweep_max, p.sweep_max);
   pick(c.sweep_budget_s, p.sweep_budget_s);
   if (app.count("--optimizer") == 0) c.optimizer = p.optimizer;
+  if (app.count("--weight-decay") == 0) c.weight_decay = p.weight_decay;
+  if (app.count("--clip-per-tensor") == 0) c.clip_per_tensor = p.clip_per_tensor;
   if (c.seq_lens.empty()) c.seq_lens = p.seq_lens;
   if (c.protocol == Protocol::Paper && c.seq_lens.size() != 1)
     bad_input("--seq-len for the paper protocol is one sequence length, got {} values", c.seq_lens.size());

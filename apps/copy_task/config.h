@@ -2,8 +2,10 @@
 //
 // --protocol picks the model family and the study's optimiser settings; --scale picks sizes:
 //   paper, full:  CausalLM, 4 layers, 8 heads, d_model 256, d_ff 1024, dropout 0.1, batch 64,
-//                 RAdam 1e-3 -> 1e-4 after 3000 of 10000 steps, sequences of 128 tokens copying
-//                 32..62 symbols (Katharopoulos et al.; the layout and loss mask are in data.h)
+//                 RAdam 1e-3 -> 1e-4 after 3000 of 10000 steps (decoupled weight decay 0.01, each
+//                 parameter's grad norm clipped to 1), sequences of 128 tokens copying 32..62
+//                 symbols (Katharopoulos et al.; the layout and loss mask are in data.h, the model
+//                 in model.cpp)
 //   seed, full:   Seq2SeqTransformer 4+4 layers, 8 heads x 64, d_ff 2048, batch 8, Adam 1e-3,
 //                 3000 steps, N in {8, 16, 32, 64} (Do & Bergner 2022)
 //   small (the default): the same protocol at a size that learns the copy within minutes on
@@ -38,6 +40,8 @@ struct Config {
   double lr = 0, lr_drop_factor = 0.1, dropout = 0;
   std::int64_t lr_drop_step = 0;  // 0: no drop
   OptimizerKind optimizer = OptimizerKind::RAdam;
+  double weight_decay = 0;        // decoupled (param *= 1 - lr wd), as the authors' radam.py
+  double clip_per_tensor = 0;     // each parameter's grad norm clipped to this before the step (0: none)
   std::vector<std::int64_t> seq_lens;  // paper: one sequence length L; seed: the N of each run
   std::vector<ember::nn::AttentionKind> kinds;
   ember::Device device = ember::kCPU;

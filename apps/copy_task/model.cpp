@@ -20,6 +20,14 @@ nn::TransformerConfig transformer_config(const Config& c, nn::AttentionKind kind
   t.dropout = c.dropout;
   t.attention = kind;
   t.cross_attention = kind;
+  if (c.protocol == Protocol::Paper) {
+    // main.py's SequencePredictor: a half-width token embedding beside a half-width sinusoid, no
+    // dropout on it; fast-transformers' encoder: post-norm ReLU layers, dropout also on the
+    // softmax attention weights, a LayerNorm after the last layer.
+    t.position_mix = nn::PositionMix::ConcatHalf;
+    t.embedding_dropout = 0.0;
+    t.final_norm = true;
+  }
   return t;
 }
 

@@ -62,6 +62,8 @@ nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t 
       {"batch", std::to_string(c.batch)},
       {"steps", std::to_string(c.steps)},
       {"optimizer", choice_name(c.optimizer)},
+      {"weight_decay", fmt::format("{}", c.weight_decay)},
+      {"clip_per_tensor", fmt::format("{}", c.clip_per_tensor)},
       {"lr", fmt::format("{}", c.lr)},
       {"lr_drop_step", std::to_string(c.lr_drop_step)},
       {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
@@ -69,9 +71,12 @@ nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t 
       {"precision", choice_name(c.precision)},
       {"seed", std::to_string(c.seed)}
   };
-  // Paper checkpoints written before the authors' layout (seq_len was then the longest copy) do
-  // not resume into it: they lack this entry.
-  if (c.protocol == Protocol::Paper) identity["paper_layout"] = "L tokens, n in [L/4, (L-1)/2 - 1], scored n-1..2n-1";
+  // Paper checkpoints written before the authors' layout and model (seq_len was then the longest
+  // copy) do not resume into them: they lack these entries.
+  if (c.protocol == Protocol::Paper) {
+    identity["paper_layout"] = "L tokens, n in [L/4, (L-1)/2 - 1], scored n-1..2n-1";
+    identity["paper_model"] = "half-width token embedding + half-width sinusoid, final LayerNorm";
+  }
   return identity;
 }
 
@@ -163,14 +168,22 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   auto model = CopyModel::create(config, kind, seq_len);
   model->module().train();
   std::unique_ptr<optim::Optimizer> optimizer;
+  const std::vector<Tensor> parameters = model->module().parameters();
   if (config.optimizer == OptimizerKind::RAdam) {
-    optimizer = std::make_unique<optim::RAdam>(model->module().parameters(), optim::RAdamOptions{.lr = config.lr});
+    optimizer = std::make_unique<optim::RAdam>(
+        parameters, optim::RAdamOptions{.lr = config.lr, .weight_decay = config.weight_decay,
+                                        .decoupled_weight_decay = true});
+  } else if (config.weight_decay > 0) {  // decoupled, as for RAdam
+    optimizer = std::make_unique<optim::AdamW>(
+        parameters, optim::AdamWOptions{.lr = config.lr, .weight_decay = config.weight_decay});
   } else {
-    optimizer = std::make_unique<optim::Adam>(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
+    optimizer = std::make_unique<optim::Adam>(parameters, optim::AdamOptions{.lr = config.lr});
   }
+  // One drop, at lr_drop_step (main.py's LambdaLR), not one every lr_drop_step steps.
   std::unique_ptr<optim::LRScheduler> scheduler;
   if (config.lr_drop_step > 0)
-    scheduler = std::make_unique<optim::StepLR>(*optimizer, config.lr_drop_step, config.lr_drop_factor);
+    scheduler = std::make_unique<optim::MultiStepLR>(*optimizer, std::vector<std::int64_t>{config.lr_drop_step},
+                                                     config.lr_drop_factor);
   TrainingParts parts{model->module(), *optimizer, scheduler.get()};
   const auto identity = run_identity(config, kind, seq_len);
   const std::string name = nn::attention_kind_name(kind);
@@ -204,6 +217,9 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
     }();
     optimizer->zero_grad();
     batch.loss.backward();
+    // radam.py clips each parameter's gradient on its own (clip_grad_norm_(p, max_grad_norm)).
+    if (config.clip_per_tensor > 0)
+      for (const Tensor& p : parameters) optim::clip_grad_norm({p}, config.clip_per_tensor);
     optimizer->step();
     const double lr = optimizer->param_groups().front().lr.value();
     if (scheduler) scheduler->step();
