@@ -34,7 +34,7 @@ Preset preset(Protocol protocol, Scale scale) {
   const bool full = scale == Scale::Full;
   if (protocol == Protocol::Paper) {
     if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, RAdam, 0.01, 1.0, {128}, 65536, 1800};
-    return {3, 4, 96, 192, 32, 3000, 2000, 256, 1e-3, 0.0, RAdam, 0.01, 1.0, {24}, 4096, 60};
+    return {3, 4, 96, 192, 32, 2000, 1200, 256, 1e-3, 0.0, RAdam, 0.01, 1.0, {24}, 4096, 60};
   }
   if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, Adam, 0, 0, {8, 16, 32, 64}, 65536, 1800};
   return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, 0, 0, {8}, 1024, 60};

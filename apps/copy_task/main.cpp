@@ -10,6 +10,7 @@
 #include "config.h"
 #include "data.h"
 #include "exit_codes.h"
+#include "hyperparameters.h"
 #include "plots.h"
 #include "report.h"
 #include "run_folder.h"
@@ -48,6 +49,8 @@ std::string configuration_text(const Config& c) {
         "evaluation: greedy generation of N + 1 tokens, {} held-out sequences\n",
         fmt::join(c.seq_lens, ", "), kVocab, c.eval_sequences);
   }
+  text += fmt::format("\nhyper-parameters beside the source (README.md has the full-scale tables):\n\n{}",
+                      hyperparameter_table(c));
   return text;
 }
 

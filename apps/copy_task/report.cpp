@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "hyperparameters.h"
 #include "seed_study.h"
 #include "verdicts.h"
 
@@ -167,6 +168,7 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
   md += fmt::format("Ember's measurement of the three claims of Katharopoulos et al. (2020) that Do & Bergner (2022) "
                     "tested on the copy task. All numbers below come from this run ({}).\n\n", backend_info());
   md += "## Configuration\n\n| setting | value |\n| --- | --- |\n" + config.describe() + "\n";
+  md += "### Against the source\n\n" + hyperparameter_table(config) + "\n";
 
   md += "## Training and held-out evaluation\n\n"
         "Held-out accuracy is measured by greedy generation from the prompt (RNN state for linear attention, "

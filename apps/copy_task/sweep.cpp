@@ -6,12 +6,17 @@
 #include <map>
 
 #include "model.h"
+#include "optimization.h"
 
 using namespace ember;
 
 namespace copy_task {
 
 namespace {
+
+// The attention-only timing keeps per element of (B, N, d_model): x and its grad, q, k, v, the
+// output and their grads, and the backward's scratch.
+constexpr double kAttentionFloatsPerElement = 16;
 
 // Linux resets the peak-RSS counter (VmHWM) when "5" is written to clear_refs.
 void reset_peak_rss() {
@@ -80,7 +85,9 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
   std::map<std::string, double> last_seconds;  // "scope/kind" -> time of the previous N
   std::map<std::string, bool> stopped;
   const long long available = available_memory_bytes();
-  const double memory_for_scores = static_cast<double>(available > 0 ? available : 8LL << 30);  // unknown: 8 GiB
+  const double memory = static_cast<double>(available > 0 ? available : 8LL << 30);  // unknown: 8 GiB
+  Config at_sweep_batch = config;
+  at_sweep_batch.batch = B;
   // sweep_max is at most 2^24 (config.cpp), so doubling n cannot overflow.
   for (std::int64_t n = 8; n <= config.sweep_max; n *= 2) {
     for (const std::string scope : {"attention", "model"}) {
@@ -94,11 +101,14 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
         row.attention = name;
         row.n = n;
         row.batch = B;
-        // Softmax materialises B x H x N x N scores several times over (scores, weights, grads).
-        const double score_bytes = 4.0 * B * config.heads * double(n) * n * sizeof(float);
+        // Both kinds need memory linear in N: the fused softmax kernel never stores the N x N
+        // scores (it keeps the output and one log-sum-exp per row), so neither kind is skipped
+        // for a quadratic amount that is never allocated.
+        const double bytes = scope == "model" ? estimated_training_bytes(at_sweep_batch, n)
+                                              : kAttentionFloatsPerElement * sizeof(float) * B * double(n) * config.d_model;
         const double growth = kind == nn::AttentionKind::Softmax ? 4.2 : 2.2;
-        if (kind == nn::AttentionKind::Softmax && score_bytes > 0.6 * memory_for_scores) {
-          row.note = fmt::format("skipped: N x N scores need {:.1f} GiB", score_bytes / (1 << 30));
+        if (bytes > 0.6 * memory) {
+          row.note = fmt::format("skipped: needs about {:.1f} GiB", bytes / (1 << 30));
         } else if (last_seconds.count(key) && last_seconds[key] * growth * 3 > remaining()) {
           row.note = "skipped: over the time budget";
         }
@@ -112,15 +122,16 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
         manual_seed(config.seed);
         if (scope == "model") {
           auto model = CopyModel::create(config, kind, n);
-          optim::Adam adam(model->module().parameters(), optim::AdamOptions{.lr = config.lr});
+          const std::vector<Tensor> parameters = model->module().parameters();
+          Optimization optimization = make_optimization(config, parameters);
           row.seconds = median_step_seconds([&] {
             Tensor loss = [&] {
               AutocastGuard autocast(kBFloat16, config.precision == Precision::Bf16);
               return model->sweep_loss(n, B);
             }();
-            adam.zero_grad();
+            optimization.optimizer->zero_grad();
             loss.backward();
-            adam.step();
+            apply_update(config, *optimization.optimizer, parameters);
           }, stop);
         } else {
           nn::AttentionOptions options;

@@ -11,6 +11,7 @@
 
 #include "checkpoint.h"
 #include "exit_codes.h"
+#include "optimization.h"
 #include "progress.h"
 
 using namespace ember;
@@ -167,24 +168,11 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   manual_seed(config.seed);
   auto model = CopyModel::create(config, kind, seq_len);
   model->module().train();
-  std::unique_ptr<optim::Optimizer> optimizer;
   const std::vector<Tensor> parameters = model->module().parameters();
-  if (config.optimizer == OptimizerKind::RAdam) {
-    optimizer = std::make_unique<optim::RAdam>(
-        parameters, optim::RAdamOptions{.lr = config.lr, .weight_decay = config.weight_decay,
-                                        .decoupled_weight_decay = true});
-  } else if (config.weight_decay > 0) {  // decoupled, as for RAdam
-    optimizer = std::make_unique<optim::AdamW>(
-        parameters, optim::AdamWOptions{.lr = config.lr, .weight_decay = config.weight_decay});
-  } else {
-    optimizer = std::make_unique<optim::Adam>(parameters, optim::AdamOptions{.lr = config.lr});
-  }
-  // One drop, at lr_drop_step (main.py's LambdaLR), not one every lr_drop_step steps.
-  std::unique_ptr<optim::LRScheduler> scheduler;
-  if (config.lr_drop_step > 0)
-    scheduler = std::make_unique<optim::MultiStepLR>(*optimizer, std::vector<std::int64_t>{config.lr_drop_step},
-                                                     config.lr_drop_factor);
-  TrainingParts parts{model->module(), *optimizer, scheduler.get()};
+  Optimization optimization = make_optimization(config, parameters);
+  optim::Optimizer& optimizer = *optimization.optimizer;
+  optim::LRScheduler* scheduler = optimization.scheduler.get();
+  TrainingParts parts{model->module(), optimizer, scheduler};
   const auto identity = run_identity(config, kind, seq_len);
   const std::string name = nn::attention_kind_name(kind);
   const std::string ckpt = checkpoint_path(config, kind, seq_len);
@@ -215,13 +203,10 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
       ember::AutocastGuard autocast(ember::kBFloat16, config.precision == Precision::Bf16);
       return model->train_batch(config.seed, static_cast<std::uint64_t>(step));
     }();
-    optimizer->zero_grad();
+    optimizer.zero_grad();
     batch.loss.backward();
-    // radam.py clips each parameter's gradient on its own (clip_grad_norm_(p, max_grad_norm)).
-    if (config.clip_per_tensor > 0)
-      for (const Tensor& p : parameters) optim::clip_grad_norm({p}, config.clip_per_tensor);
-    optimizer->step();
-    const double lr = optimizer->param_groups().front().lr.value();
+    apply_update(config, optimizer, parameters);
+    const double lr = optimizer.param_groups().front().lr.value();
     if (scheduler) scheduler->step();
     tokens_since_log += batch.tokens;
     result.final_loss = batch.loss.item<double>();

@@ -1,0 +1,175 @@
+// The hyper-parameter tables of both protocols (see hyperparameters.h). Abbreviations in "where":
+// LTE = idiap/linear-transformer-experiments causal-copy/, FT = idiap/fast-transformers
+// fast_transformers/, DM = jbergner1/DM2022-LinearTransformers.
+#include "hyperparameters.h"
+
+#include "data.h"
+#include "trainer.h"  // kTestEvery, kTestBatches
+
+namespace copy_task {
+
+namespace {
+
+std::string number(double value) { return fmt::format("{}", value); }
+
+// The note of a size the small scale changes on purpose.
+std::string scaled(const Config& c, const std::string& ember, const std::string& source) {
+  if (ember == source) return "";
+  return c.scale == Scale::Small ? "scaled down (--scale small)" : "set by a flag";
+}
+
+std::vector<HyperparameterRow> paper_rows(const Config& c) {
+  const PaperLayout layout = paper_layout(c.seq_lens.front());
+  const std::string layers = std::to_string(c.layers), heads = std::to_string(c.heads),
+                    head_dim = std::to_string(c.d_model / c.heads), d_model = std::to_string(c.d_model),
+                    d_ff = std::to_string(c.d_ff), half = std::to_string(c.d_model / 2),
+                    batch = std::to_string(c.batch), steps = std::to_string(c.steps),
+                    seq_len = std::to_string(layout.seq_len),
+                    n_range = fmt::format("{}..{}", layout.min_n, layout.max_n);
+  const std::string dropout = number(c.dropout), lr = number(c.lr), wd = number(c.weight_decay),
+                    clip = c.clip_per_tensor > 0 ? number(c.clip_per_tensor) : "none";
+  const std::string schedule = c.lr_drop_step > 0 ? fmt::format("x{} once, after step {}", c.lr_drop_factor,
+                                                                c.lr_drop_step)
+                                                  : "constant";
+  const std::string token_embedding = fmt::format("{} x {}, N(0, 1) init, unscaled", kVocab, half);
+  const std::string optimizer = c.optimizer == OptimizerKind::RAdam ? "RAdam, betas 0.9/0.999, eps 1e-8"
+                                                                    : "Adam, betas 0.9/0.999, eps 1e-8";
+  return {
+      {"model", "decoder-only CausalLM, causal self-attention", "decoder-only stack with a causal mask",
+       "LTE main.py:106-109,121-122", ""},
+      {"layers", layers, "4", "LTE utils.py:58; paper 4.1.1", scaled(c, layers, "4")},
+      {"heads", heads, "8", "LTE utils.py:64; paper 4.1.1", scaled(c, heads, "8")},
+      {"head dim", head_dim, "32", "LTE utils.py:70", scaled(c, head_dim, "32")},
+      {"d_model", d_model, "256", "LTE main.py:250 (heads x d_query)", scaled(c, d_model, "256")},
+      {"d_ff", d_ff, "1024", "LTE main.py:94 (4 x d_model)", scaled(c, d_ff, "1024")},
+      {"token embedding", token_embedding, "11 x 128, N(0, 1) init, unscaled", "LTE main.py:86-89,119",
+       scaled(c, token_embedding, "11 x 128, N(0, 1) init, unscaled")},
+      {"position encoding", fmt::format("sinusoid, {} wide, concatenated after the token embedding", half),
+       "sinusoid, 128 wide, concatenated after the token embedding", "LTE main.py:54-70,82-85",
+       scaled(c, half, "128")},
+      {"input dropout", "0", "0", "LTE main.py:54,82-85", ""},
+      {"dropout", dropout + " (attention output, after the FFN activation, FFN output)",
+       "0.1 (attention output, after the FFN activation, FFN output)", "LTE utils.py:76; FT transformers.py:77-89",
+       scaled(c, dropout, "0.1")},
+      {"attention dropout", dropout + " on softmax weights; none in linear attention",
+       "0.1 on softmax weights; none in causal-linear", "LTE utils.py:89; FT attention/full_attention.py:76",
+       scaled(c, dropout, "0.1")},
+      {"feed-forward activation", "ReLU", "ReLU", "FT builders/transformer_builders.py:40", ""},
+      {"normalisation", "post-norm layers, then a final LayerNorm", "post-norm layers, then a final LayerNorm",
+       "FT transformers.py:77-89,142-143; builders/transformer_builders.py:41", ""},
+      {"softmax scale", "1/sqrt(head dim)", "1/sqrt(d_query)", "FT attention/full_attention.py:62", ""},
+      {"feature map", "elu(x)+1, as exp(x) for x < 0", "elu(x)+1", "FT attention/causal_linear_attention.py:15-16",
+       "same function; Ember's form keeps phi > 0 below x = -17 in float32, where elu(x)+1 rounds to 0"},
+      {"linear attention eps", "1e-6, added to the normaliser", "1e-6, added to the normaliser",
+       "FT attention/causal_linear_attention.py:47", ""},
+      {"output head", fmt::format("Linear({}, {})", d_model, kVocab), "Linear(256, 11)", "LTE main.py:111-115",
+       scaled(c, d_model, "256")},
+      {"initialisation", "PyTorch's defaults", "PyTorch's defaults", "no init code in LTE or FT", ""},
+      {"vocabulary", "11: symbols 1..10, 0 = separator and padding", "11: symbols 1..10, 0 = separator and padding",
+       "LTE main.py:39,87,203", ""},
+      {"sequence length", seq_len, "128", "LTE main.py:197; paper 4.1.1", scaled(c, seq_len, "128")},
+      {"copied length n", n_range + ", uniform per sequence", "32..62, uniform per sequence", "LTE main.py:38",
+       scaled(c, n_range, "32..62")},
+      {"layout", "[s, 0, s, 0 ... 0], target = input shifted left", "[s, 0, s, 0 ... 0], target = input shifted left",
+       "LTE main.py:42-47", ""},
+      {"loss mask", "targets n-1 .. 2n-1 (first separator and the copy)",
+       "targets n-1 .. 2n-1 (first separator and the copy)", "LTE main.py:48", ""},
+      {"loss and accuracy", "sum(mask CE) / sum(mask) over the batch", "sum(mask CE) / sum(mask) over the batch",
+       "LTE main.py:137-138", ""},
+      {"batch", batch, "64", "LTE main.py:216; paper 4.1.1", scaled(c, batch, "64")},
+      {"optimizer", optimizer, "RAdam, betas 0.9/0.999, eps 1e-8", "LTE utils.py:42; radam.py:14",
+       c.optimizer == OptimizerKind::RAdam ? "" : "set by --optimizer"},
+      {"RAdam warm-up", "momentum-SGD steps while rho_t <= 5 (steps 1-5)",
+       "momentum-SGD steps while N_sma < 5 (steps 1-5)", "LTE radam.py:108-111,126-127", ""},
+      {"weight decay", wd + ", decoupled, every parameter", "0.01, decoupled, every parameter",
+       "LTE utils.py:34; radam.py:117-125", scaled(c, wd, "0.01")},
+      {"gradient clipping", clip + ", each parameter's norm on its own", "1, each parameter's norm on its own",
+       "LTE radam.py:14,70-72", scaled(c, clip, "1")},
+      {"learning rate", lr, "0.001", "LTE utils.py:28; paper 4.1.1", scaled(c, lr, "0.001")},
+      {"lr schedule", schedule, "x0.1 once, after step 3000", "LTE main.py:220-223,288-297; paper 4.1.1",
+       scaled(c, schedule, "x0.1 once, after step 3000")},
+      {"steps", steps, "10000", "LTE main.py:146,210 (100 epochs x 100 steps)", scaled(c, steps, "10000")},
+      {"test", fmt::format("every {} steps, {} fresh batches, teacher-forced, no dropout", kTestEvery, kTestBatches),
+       "every 100 steps, 20 fresh batches, teacher-forced, no dropout", "LTE main.py:146,160-183,294", ""},
+      {"greedy evaluation", fmt::format("{} held-out sequences, generated (RNN state / KV cache)", c.eval_sequences),
+       "none", "-", "Ember adds it: generating the copy is the stronger test"},
+      {"seed", std::to_string(c.seed), "none set", "-", "Ember runs are reproducible"},
+      {"precision", choice_name(c.precision), "fp32", "LTE main.py (torch's default)",
+       c.precision == Precision::Fp32 ? "" : "set by --precision"},
+  };
+}
+
+std::vector<HyperparameterRow> seed_rows(const Config& c) {
+  const std::string layers = fmt::format("{} + {}", c.layers, c.layers), heads = std::to_string(c.heads),
+                    head_dim = std::to_string(c.d_model / c.heads), d_model = std::to_string(c.d_model),
+                    d_ff = std::to_string(c.d_ff), batch = std::to_string(c.batch), steps = std::to_string(c.steps),
+                    lr = number(c.lr), lengths = fmt::format("{}", fmt::join(c.seq_lens, ", "));
+  const std::string schedule = c.lr_drop_step > 0 ? fmt::format("x{} once, after step {}", c.lr_drop_factor,
+                                                                c.lr_drop_step)
+                                                  : "constant";
+  return {
+      {"model", "encoder-decoder Seq2SeqTransformer", "encoder-decoder of Transformers.jl (Vaswani et al.)",
+       "DM bericht.tex, Model descriptions", ""},
+      {"layers", layers, "4 + 4", "DM bericht.tex:156", scaled(c, layers, "4 + 4")},
+      {"heads", heads, "8", "DM bericht.tex:105", scaled(c, heads, "8")},
+      {"head dim", head_dim, "64", "DM bericht.tex:105", scaled(c, head_dim, "64")},
+      {"d_model", d_model, "512", "DM bericht.tex:105", scaled(c, d_model, "512")},
+      {"d_ff", d_ff, "not stated", "-",
+       c.scale == Scale::Full ? "2048 of Vaswani et al.'s base model (the notebook has 1024: --variant notebook)"
+                              : "scaled down (--scale small)"},
+      {"embedding", "token x sqrt(d_model) + sinusoid, encoder and decoder each their own", "not stated", "-",
+       "Vaswani et al.'s"},
+      {"dropout", number(c.dropout) + " (sublayer outputs, inside the FFN, softmax weights)", "not stated", "-",
+       c.scale == Scale::Full ? "Transformers.jl's default 0.1" : "scaled down (--scale small)"},
+      {"feed-forward activation", "ReLU", "not stated", "-", "Vaswani et al.'s"},
+      {"normalisation", "post-norm", "not stated", "-", "Vaswani et al.'s"},
+      {"feature map", "elu(x)+1, as exp(x) for x < 0", "elu(x)+1", "DM bericht.tex:130-142", ""},
+      {"decoder self-attention", "causal (both kinds)", "not stated", "-",
+       "as the paper; the notebook's linear decoder is not causal (--variant notebook)"},
+      {"vocabulary", "11: symbols 1..10, 0 = separator", "10 symbols and a separator", "DM bericht.tex:100", ""},
+      {"copied length N", lengths, "8, 16, 32, 64", "DM bericht.tex:105,158", scaled(c, lengths, "8, 16, 32, 64")},
+      {"layout", "encoder [s1..sN]; decoder [0, s1..sN] -> [s1..sN, 0]", "not stated", "-",
+       "the usual sequence-to-sequence copy"},
+      {"loss", "cross entropy, mean over every decoder target", "cross entropy", "DM bericht.tex:146", ""},
+      {"batch", batch, "8", "DM bericht.tex:105,156", scaled(c, batch, "8")},
+      {"optimizer", choice_name(c.optimizer) + ", betas 0.9/0.999, eps 1e-8", "not named", "-",
+       "Adam, as the notebook (LinTrans.jl:115)"},
+      {"learning rate", lr, "0.001, constant", "DM bericht.tex:105", scaled(c, lr, "0.001")},
+      {"lr schedule", schedule, "constant", "DM bericht.tex:105", scaled(c, schedule, "constant")},
+      {"steps", steps, "3000", "DM bericht.tex:105,160", scaled(c, steps, "3000")},
+      {"timing", "s/step at --sweep-batch, shown as s per 3000 steps at batch 8", "s per 3000 steps, Quadro P4000",
+       "DM bericht.tex:156,170,191-194", "measured on this machine, beside the seed's numbers"},
+      {"crossover", "OLS softmax a + bN^2, linear c + dN on N <= 64, larger root; and measured",
+       "OLS softmax a + bN^2, linear c + dN on N = 8..64, larger root", "DM intersection_calculating.r:4-27",
+       "Ember also measures it"},
+      {"greedy evaluation", fmt::format("{} held-out sequences, generated", c.eval_sequences), "test data copied",
+       "DM bericht.tex:156", ""},
+      {"seed", std::to_string(c.seed), "not stated", "-", "Ember runs are reproducible"},
+  };
+}
+
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
+}  // namespace
+
+std::vector<HyperparameterRow> hyperparameter_rows(const Config& config) {
+  return config.protocol == Protocol::Paper ? paper_rows(config) : seed_rows(config);
+}
+
+std::string hyperparameter_table(const Config& config) {
+  const bool paper = config.protocol == Protocol::Paper;
+  std::string md = fmt::format("| setting | Ember ({} {}) | {} | where | departure or addition |\n"
+                               "| --- | --- | --- | --- | --- |\n",
+                               choice_name(config.protocol), choice_name(config.scale),
+                               paper ? "authors' code" : "seed's text");
+  for (const HyperparameterRow& r : hyperparameter_rows(config))
+    md += fmt::format("| {} | {} | {} | {} | {} |\n", cell(r.setting), cell(r.ember), cell(r.source), cell(r.where),
+                      cell(r.note));
+  return md;
+}
+
+}  // namespace copy_task
