@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "data.h"  // kMinPaperSeqLen
 #include "exit_codes.h"
@@ -40,6 +41,9 @@ Preset preset(Protocol protocol, Scale scale) {
   return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, 0, 0, {8}, 1024, 60};
 }
 
+constexpr std::int64_t kMaxSeeds = 1000;
+constexpr std::uint64_t kLastSeed = std::numeric_limits<std::uint64_t>::max();
+
 std::string timestamp() {
   std::time_t now = std::time(nullptr);
   char buffer[32];
@@ -63,6 +67,7 @@ constexpr Setting kSettings[] = {
     {"--clip-per-tensor", "clip_per_tensor"}, {"--seq-lens", "seq_lens"},
     {"--attention", "attention"},   {"--device", "device"},
     {"--precision", "precision"},   {"--seed", "seed"},
+    {"--seeds", "seeds"},
     {"--eval-sequences", "eval_sequences"}, {"--log-every", "log_every"},
     {"--no-sweep", "sweep"},        {"--sweep-max", "sweep_max"},
     {"--sweep-budget", "sweep_budget_s"}, {"--sweep-batch", "sweep_batch"},
@@ -106,12 +111,10 @@ Config resumed_config(const std::string& resume, const Config& given, const CLI:
     bad_input("--resume {}: {} is not valid JSON: {}", resume, run_json.string(), e.what());
   }
   Config stored = config_from_json(stored_json, run_json.string());
+  stored_json = to_json(stored);  // with the defaults of keys that older run.json files lack (seeds)
   const nlohmann::json wanted = to_json(given);
   for (const Setting& s : kSettings) {
     if (app.count(s.flag) == 0) continue;
-    if (!stored_json.contains(s.key))
-      bad_input("--resume {}: {} was given, but this run's run.json predates that setting; resume without it",
-                resume, s.flag);
     if (wanted.at(s.key) == stored_json.at(s.key)) continue;
     if (std::string(s.key) == "sweep")
       bad_input("--resume {}: this run {} the timing sweep; resume without --no-sweep", resume,
@@ -172,12 +175,14 @@ std::string Config::describe() const {
       "| protocol | {} |\n| scale | {} |\n| layers | {} |\n| heads | {} |\n| d_model | {} |\n| d_ff | {} |\n"
       "| dropout | {} |\n| batch | {} |\n| steps | {} |\n| optimizer | {} |\n| weight decay (decoupled) | {} |\n"
       "| grad-norm clip per tensor | {} |\n| lr | {} |\n| lr drop | x{} at step {} |\n"
-      "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| precision | {} |\n| threads | {} |\n| seed | {} |\n",
+      "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| precision | {} |\n| threads | {} |\n| seed | {} |\n"
+      "| seeds | {} |\n",
       fmt::format("{} ({})", choice_name(protocol), protocol == Protocol::Paper ? "decoder-only" : "encoder-decoder"),
       choice_name(scale), layers, heads, d_model, d_ff, dropout, batch, steps, choice_name(optimizer), weight_decay,
       clip_per_tensor > 0 ? fmt::format("{}", clip_per_tensor) : std::string("none"), lr,
       lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text, device_word(device), choice_name(precision),
-      threads > 0 ? threads : ember::get_num_threads(), seed);
+      threads > 0 ? threads : ember::get_num_threads(), seed,
+      seeds == 1 ? "1" : fmt::format("{} (seed {} to {})", seeds, seed, seed + std::uint64_t(seeds - 1)));
 }
 
 nlohmann::json to_json(const Config& c) {
@@ -202,6 +207,7 @@ nlohmann::json to_json(const Config& c) {
           {"precision", choice_name(c.precision)},
           {"threads", c.threads},
           {"seed", c.seed},
+          {"seeds", c.seeds},
           {"eval_sequences", c.eval_sequences},
           {"log_every", c.log_every},
           {"sweep", c.sweep},
@@ -238,6 +244,7 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
     c.precision = choice_from_json<Precision>(j, "precision");
     j.at("threads").get_to(c.threads);
     j.at("seed").get_to(c.seed);
+    c.seeds = j.value("seeds", std::int64_t{1});  // run.json files written before --seeds: one seed
     j.at("eval_sequences").get_to(c.eval_sequences);
     j.at("log_every").get_to(c.log_every);
     j.at("sweep").get_to(c.sweep);
@@ -250,7 +257,8 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
   }
   const bool sane = c.layers > 0 && c.heads > 0 && c.d_model > 0 && c.d_model % c.heads == 0 && c.d_ff > 0 &&
                     c.batch > 0 && c.steps >= 0 && c.lr > 0 && c.log_every > 0 && !c.seq_lens.empty() &&
-                    c.eval_sequences > 0 && c.sweep_batch > 0 && c.sweep_max > 0;
+                    c.eval_sequences > 0 && c.sweep_batch > 0 && c.sweep_max > 0 && c.seeds >= 1 &&
+                    c.seeds <= kMaxSeeds && c.seed <= kLastSeed - std::uint64_t(c.seeds - 1);
   if (!sane) bad_input("{} holds an impossible configuration", path);
   return c;
 }
@@ -318,6 +326,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   app.add_option("--threads", c.threads, fmt::format("CPU threads (0: all cores; at most {})", ember::max_num_threads()))
       ->check(whole_number(0, ember::max_num_threads()));
   app.add_option("--seed", c.seed, "random seed (model init, data, dropout)")->check(flags::unsigned_number());
+  app.add_option("--seeds", c.seeds,
+                 "independent runs per attention kind and N, with seeds --seed, --seed + 1, ...; report.md gives "
+                 "their mean and 95 % confidence interval")
+      ->check(whole_number(1, kMaxSeeds));
   app.add_option("--out", c.out, "output folder for a new run: must not exist or be empty (default results/copy_task/<timestamp>)")
       ->check(flags::plain_path());
   app.add_option("--eval-sequences", c.eval_sequences, "held-out sequences for evaluation")->check(whole_number(1, 10000000));
@@ -374,6 +386,9 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   if (c.protocol == Protocol::Paper && c.seq_lens.front() < kMinPaperSeqLen)
     bad_input("--seq-len {} for the paper protocol: a sequence needs at least {} tokens ([s, 0, s])",
               c.seq_lens.front(), kMinPaperSeqLen);
+  if (c.seed > kLastSeed - std::uint64_t(c.seeds - 1))
+    bad_input("--seed {} with --seeds {}: the last run's seed would pass 2^64 - 1; choose a smaller --seed", c.seed,
+              c.seeds);
   if (c.d_model % c.heads != 0) bad_input("--d-model {} is not a multiple of --heads {}", c.d_model, c.heads);
   c.sweep = !no_sweep;
   c.kinds = attention_kinds(attention);

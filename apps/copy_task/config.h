@@ -48,6 +48,7 @@ struct Config {
   Precision precision = Precision::Fp32;
   int threads = 0;
   std::uint64_t seed = 0;
+  std::int64_t seeds = 1;  // --seeds K: K runs per (kind, N), run k with seed + k (weights, dropout and data)
   std::string out;
   std::int64_t eval_sequences = 0;
   std::int64_t log_every = 0;

@@ -2,7 +2,10 @@
 // by greedy generation, times both kinds over sequence lengths, and writes run.json, metrics.csv,
 // (paper protocol) test_metrics.csv, eval.csv, timing.csv, loss.png, time_vs_n.png and report.md
 // into --out. See config.h for the protocols and the resume rules, data.h for the data layout and
-// loss mask, exit_codes.h for how it ends, stop_signal.h for Ctrl-C.
+// loss mask, exit_codes.h for how it ends, stop_signal.h for Ctrl-C. With --seeds K every
+// (attention kind, N) is trained K times, seeds --seed .. --seed + K - 1, in the order N, kind,
+// seed, so that an interrupted study resumes at the run where it stopped; report.md and loss.png
+// summarise the K runs (seed_stats.h).
 #include <optional>
 
 #include <ember/ember.h>
@@ -58,21 +61,25 @@ int run(const Config& config) {
   ember::set_num_threads(config.threads);
   fmt::print("copy task: {} protocol, {} scale, {}; output in {}\n",
              choice_name(config.protocol), choice_name(config.scale), ember::backend_info(), config.out);
-  MetricsLog log(config.out + "/metrics.csv");
+  // Rows of a metrics file written before --seeds come from a one-seed run: seed --seed.
+  MetricsLog log(config.out + "/metrics.csv", config.seed);
   std::optional<MetricsLog> test_log;  // the authors' periodic teacher-forced test (trainer.h)
-  if (config.protocol == Protocol::Paper) test_log.emplace(config.out + "/test_metrics.csv");
+  if (config.protocol == Protocol::Paper) test_log.emplace(config.out + "/test_metrics.csv", config.seed);
   std::vector<RunResult> runs;
   for (auto n : config.seq_lens) {
     for (auto kind : config.kinds) {
-      RunResult r = train_run(config, kind, n, log, test_log ? &*test_log : nullptr, stop_requested());
-      const std::string name = ember::nn::attention_kind_name(kind);
-      if (r.interrupted)
-        return interrupted(config, r.steps < config.steps ? fmt::format("at step {} of {} N={} (checkpoint written)",
-                                                                         r.steps, name, n)
-                                                          : fmt::format("while evaluating {} N={}", name, n));
-      fmt::print("{} N={}: held-out token accuracy {:.2f}%, exact sequences {:.2f}%\n", name, n,
-                 100 * r.eval.token_acc, 100 * r.eval.exact_acc);
-      runs.push_back(r);
+      for (std::int64_t k = 0; k < config.seeds; ++k) {
+        const RunId id{kind, n, config.seed + static_cast<std::uint64_t>(k)};
+        RunResult r = train_run(config, id, log, test_log ? &*test_log : nullptr, stop_requested());
+        const std::string label = run_label(config, id);
+        if (r.interrupted)
+          return interrupted(config, r.steps < config.steps
+                                         ? fmt::format("at step {} of {} (checkpoint written)", r.steps, label)
+                                         : fmt::format("while evaluating {}", label));
+        fmt::print("{}: held-out token accuracy {:.2f}%, exact sequences {:.2f}%\n", label, 100 * r.eval.token_acc,
+                   100 * r.eval.exact_acc);
+        runs.push_back(r);
+      }
     }
   }
   write_eval_csv(config.out + "/eval.csv", runs);
@@ -82,7 +89,7 @@ int run(const Config& config) {
     if (sweep.interrupted) return interrupted(config, "during the timing sweep (training is done and checkpointed)");
     timing = sweep.rows;
   }
-  const PlotOutcome plots = draw_plots(config, timing, !log.rows().empty());
+  const PlotOutcome plots = draw_plots(config, timing, log.rows());
   if (plots.note) fmt::print(plots.failed ? stderr : stdout, "{}: {}\n", plots.failed ? "copy_task" : "note", *plots.note);
   write_report(config, runs, log.rows(), timing, plots.note, config.out + "/report.md");
   fmt::print("{}\nwrote {}/report.md\n", summary_table(runs, log.rows(), timing), config.out);

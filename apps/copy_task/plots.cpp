@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -66,9 +67,7 @@ GnuplotResult run_gnuplot(const std::string& script_path, const std::string& log
 }
 
 // Loss curves: one per (attention, seq_len), read straight from metrics.csv.
-std::string loss_plot(const Config& config, const std::string& loss_png) {
-  std::string script = fmt::format("set output {}\nset title 'Copy task: training loss'\nset xlabel 'step'\n"
-                                   "set ylabel 'cross-entropy (log scale)'\nset logscale y\n", gnuplot_quoted(loss_png));
+std::vector<std::string> run_curves(const Config& config) {
   const std::string metrics = gnuplot_quoted(config.out + "/metrics.csv");
   std::vector<std::string> curves;
   for (auto kind : config.kinds)
@@ -77,6 +76,46 @@ std::string loss_plot(const Config& config, const std::string& loss_png) {
       curves.push_back(fmt::format("{} every ::1 using 1:((strcol(2) eq '{}' && $3 == {}) ? $4 : 1/0) "
                                    "with lines lw 2 title '{} N={}'", metrics, name, n, name, n));
     }
+  return curves;
+}
+
+// With several seeds: per (attention, seq_len) the mean loss over the seeds at each logged step
+// (of the seeds that logged it: a diverged run stops early) and a band from their minimum to their
+// maximum, one inline data block (step, mean, min, max) each, appended to `script`.
+std::vector<std::string> seed_band_curves(const Config& config, const std::vector<MetricsRow>& metrics,
+                                          std::string& script) {
+  std::vector<std::string> curves;
+  int block = 0;
+  for (auto kind : config.kinds)
+    for (auto n : config.seq_lens) {
+      const std::string name = nn::attention_kind_name(kind);
+      std::map<std::int64_t, std::vector<double>> losses;  // step -> one loss per seed
+      for (const auto& r : metrics)
+        if (r.attention == name && r.seq_len == n) losses[r.step].push_back(r.loss);
+      script += fmt::format("$loss{} << EOD\n", block);
+      for (const auto& [step, values] : losses) {
+        double sum = 0;
+        for (double v : values) sum += v;
+        const auto [low, high] = std::minmax_element(values.begin(), values.end());
+        script += fmt::format("{},{:.6g},{:.6g},{:.6g}\n", step, sum / static_cast<double>(values.size()), *low, *high);
+      }
+      script += "EOD\n";
+      const int color = block + 1;
+      curves.push_back(fmt::format("$loss{} using 1:3:4 with filledcurves lc {} fs transparent solid 0.25 noborder "
+                                   "title '{} N={}: min..max of {} seeds'", block, color, name, n, config.seeds));
+      curves.push_back(fmt::format("$loss{} using 1:2 with lines lw 2 lc {} title '{} N={}: mean of {} seeds'", block,
+                                   color, name, n, config.seeds));
+      ++block;
+    }
+  return curves;
+}
+
+std::string loss_plot(const Config& config, const std::vector<MetricsRow>& metrics, const std::string& loss_png) {
+  std::string script = fmt::format("set output {}\nset title 'Copy task: training loss{}'\nset xlabel 'step'\n"
+                                   "set ylabel 'cross-entropy (log scale)'\nset logscale y\n", gnuplot_quoted(loss_png),
+                                   config.seeds > 1 ? fmt::format(", mean of {} seeds", config.seeds) : "");
+  const std::vector<std::string> curves =
+      config.seeds > 1 ? seed_band_curves(config, metrics, script) : run_curves(config);
   return script + "plot " + fmt::format("{}", fmt::join(curves, ", \\\n     ")) + "\nunset output\n";
 }
 
@@ -104,10 +143,11 @@ std::string time_plot(const Config& config, const std::vector<TimingRow>& timing
 }
 
 // The script for both pictures, writing to the temporary names given.
-std::string plot_script(const Config& config, const std::vector<TimingRow>& timing, bool with_loss,
-                        const std::string& loss_png, const std::string& time_png) {
+std::string plot_script(const Config& config, const std::vector<TimingRow>& timing,
+                        const std::vector<MetricsRow>& metrics, const std::string& loss_png,
+                        const std::string& time_png) {
   std::string script = "set terminal pngcairo size 1000,650 font ',11'\nset datafile separator ','\nset key top right\nset grid\n";
-  if (with_loss) script += loss_plot(config, loss_png);
+  if (!metrics.empty()) script += loss_plot(config, metrics, loss_png);
   if (!timing.empty()) script += time_plot(config, timing, time_png);
   return script;
 }
@@ -125,7 +165,9 @@ std::string gnuplot_quoted(const std::string& text) {
   return out + "'";
 }
 
-PlotOutcome draw_plots(const Config& config, const std::vector<TimingRow>& timing, bool have_metrics) {
+PlotOutcome draw_plots(const Config& config, const std::vector<TimingRow>& timing,
+                       const std::vector<MetricsRow>& metrics) {
+  const bool have_metrics = !metrics.empty();
   if (!have_metrics && timing.empty()) return {"no training step and no timing sweep in this run: nothing to plot", false};
   const std::string suffix = fmt::format(".tmp.{}", ::getpid());
   const std::string loss_png = config.out + "/loss.png", time_png = config.out + "/time_vs_n.png";
@@ -133,7 +175,7 @@ PlotOutcome draw_plots(const Config& config, const std::vector<TimingRow>& timin
   PlotOutcome outcome;
   try {
     nn::write_file_atomically(script_path,
-                              plot_script(config, timing, have_metrics, loss_png + suffix, time_png + suffix));
+                              plot_script(config, timing, metrics, loss_png + suffix, time_png + suffix));
   } catch (const Error& e) {
     return {fmt::format("plots not drawn: {}", e.what()), true};
   }

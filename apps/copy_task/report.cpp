@@ -1,12 +1,14 @@
 // eval.csv, plots, report.md and the summary table (see report.h).
 #include "report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "hyperparameters.h"
+#include "seed_stats.h"
 #include "seed_study.h"
 #include "verdicts.h"
 
@@ -25,8 +27,60 @@ std::string fmt_seconds(const std::map<std::int64_t, double>& m, std::int64_t n)
 std::optional<MetricsRow> last_row(const std::vector<MetricsRow>& metrics, const RunResult& run) {
   std::optional<MetricsRow> last;
   for (const auto& r : metrics)
-    if (r.attention == nn::attention_kind_name(run.kind) && r.seq_len == run.seq_len) last = r;
+    if (r.attention == nn::attention_kind_name(run.kind) && r.seq_len == run.seq_len && r.seed == run.seed) last = r;
   return last;
+}
+
+// "0.1234 ± 0.0056" (mean ± 95 % half-width), "0.1234" for a single value, "-" for none.
+std::string fmt_summary(const SeedSummary& s) {
+  if (s.count == 0) return "-";
+  if (!s.half_width) return fmt::format("{:.4f}", s.mean);
+  return fmt::format("{:.4f} ± {:.4f}", s.mean, *s.half_width);
+}
+
+// One line per (kind, N): the four end results over the seeds whose training did not diverge
+// (a diverged run has no final loss and was never evaluated), and how many diverged.
+std::string seed_line(const SeedGroup& group, const std::vector<MetricsRow>& metrics) {
+  std::vector<double> loss, train_acc, token_acc, exact_acc;
+  std::size_t diverged = 0;
+  for (const auto& r : group.runs) {
+    if (r.diverged) {
+      ++diverged;
+      continue;
+    }
+    if (auto last = last_row(metrics, r)) loss.push_back(last->loss), train_acc.push_back(last->token_acc);
+    token_acc.push_back(r.eval.token_acc);
+    exact_acc.push_back(r.eval.exact_acc);
+  }
+  const std::size_t runs = group.runs.size(), finished = runs - diverged;
+  std::string over;
+  if (runs == 1) over = " (one seed, no interval)";
+  else if (diverged > 0 && finished == 1) over = " (the one run that did not diverge, no interval)";
+  else if (diverged > 0 && finished > 1) over = fmt::format(" (over the {} runs that did not diverge)", finished);
+  return fmt::format("- {} N={}{}: final training loss {}; final teacher-forced token accuracy {}; held-out greedy "
+                     "token accuracy {}; held-out exact-sequence accuracy {}; diverged: {} of {}.\n",
+                     nn::attention_kind_name(group.kind), group.seq_len, over, fmt_summary(summarize(loss)),
+                     fmt_summary(summarize(train_acc)), fmt_summary(summarize(token_acc)),
+                     fmt_summary(summarize(exact_acc)), diverged, runs);
+}
+
+std::string seeds_section(const Config& config, const std::vector<RunResult>& runs,
+                          const std::vector<MetricsRow>& metrics) {
+  std::string md = "\n### Across seeds\n\n";
+  if (config.seeds == 1) {
+    md += "One seed per attention kind and N (--seeds 1): the single values, no interval.\n\n";
+  } else {
+    md += fmt::format(
+        "{} seeds per attention kind and N (seeds {} to {}). Each value is the mean over the seeds ± the half-width "
+        "of its 95 % confidence interval, t s / sqrt(K) with t the 0.975 quantile of Student's t with K - 1 degrees "
+        "of freedom ({:.3f} for K = {}). A diverged run has no final results and is left out. loss.png draws the mean "
+        "training loss of each attention kind and N over its seeds, with a band from their minimum to their "
+        "maximum.\n\n",
+        config.seeds, config.seed, config.seed + std::uint64_t(config.seeds - 1),
+        t_quantile_975(std::size_t(config.seeds - 1)), config.seeds);
+  }
+  for (const auto& group : seed_groups(runs)) md += seed_line(group, metrics);
+  return md;
 }
 
 
@@ -112,12 +166,24 @@ std::map<std::int64_t, double> measured_seconds(const std::vector<TimingRow>& ro
 }
 
 void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs) {
-  std::string text = "attention,seq_len,sequences,token_acc,exact_seq_acc,method\n";
+  // The seed comes before the method, whose text holds a comma.
+  std::string text = "attention,seq_len,sequences,token_acc,exact_seq_acc,seed,method\n";
   for (const auto& r : runs)
-    text += fmt::format("{},{},{},{:.6f},{:.6f},{}\n", nn::attention_kind_name(r.kind), r.seq_len, r.eval.sequences,
-                        r.eval.token_acc, r.eval.exact_acc,
+    text += fmt::format("{},{},{},{:.6f},{:.6f},{},{}\n", nn::attention_kind_name(r.kind), r.seq_len,
+                        r.eval.sequences, r.eval.token_acc, r.eval.exact_acc, r.seed,
                         r.kind == nn::AttentionKind::Linear ? "greedy, RNN state" : "greedy, KV cache");
   nn::write_file_atomically(path, text);
+}
+
+std::vector<SeedGroup> seed_groups(const std::vector<RunResult>& runs) {
+  std::vector<SeedGroup> groups;
+  for (const auto& r : runs) {
+    auto same = [&](const SeedGroup& g) { return g.kind == r.kind && g.seq_len == r.seq_len; };
+    auto it = std::find_if(groups.begin(), groups.end(), same);
+    if (it == groups.end()) it = groups.insert(groups.end(), SeedGroup{r.kind, r.seq_len, {}});
+    it->runs.push_back(r);
+  }
+  return groups;
 }
 
 Crossover find_crossover(const std::vector<TimingRow>& rows, const std::string& scope) {
@@ -174,15 +240,17 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
         "Held-out accuracy is measured by greedy generation from the prompt (RNN state for linear attention, "
         "KV cache for softmax), not by teacher forcing. Token accuracy counts the copied symbols and the closing "
         "separator; a sequence is exact when all of them are right.\n\n"
-        "| attention | N | steps | final loss | train token acc | held-out token acc | held-out exact seq acc | train seconds |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- |\n";
+        "| attention | N | seed | steps | final loss | train token acc | held-out token acc | held-out exact seq acc "
+        "| train seconds |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : runs) {
     auto last = last_row(metrics, r);
-    md += fmt::format("| {} | {} | {} | {} | {} | {:.4f} | {:.4f} | {:.1f} |\n", nn::attention_kind_name(r.kind),
-                      r.seq_len, r.steps, last ? fmt::format("{:.4f}", last->loss) : "-",
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {:.4f} | {:.4f} | {:.1f} |\n", nn::attention_kind_name(r.kind),
+                      r.seq_len, r.seed, r.steps, last ? fmt::format("{:.4f}", last->loss) : "-",
                       last ? fmt::format("{:.4f}", last->token_acc) : "-", r.eval.token_acc, r.eval.exact_acc,
                       r.train_seconds);
   }
+  md += seeds_section(config, runs, metrics);
 
   md += "\n## Timing (the seed study's Table 1, extended)\n\n";
   if (timing.empty()) {
@@ -225,13 +293,14 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
 
 std::string summary_table(const std::vector<RunResult>& runs, const std::vector<MetricsRow>& metrics,
                           const std::vector<TimingRow>& timing) {
-  std::string out = fmt::format("\n{:<9} {:>6} {:>7} {:>11} {:>14} {:>12} {:>10}\n", "attention", "N", "steps",
-                                "final loss", "held-out acc", "exact seqs", "train s");
+  std::string out = fmt::format("\n{:<9} {:>6} {:>6} {:>7} {:>11} {:>14} {:>12} {:>10}\n", "attention", "N", "seed",
+                                "steps", "final loss", "held-out acc", "exact seqs", "train s");
   for (const auto& r : runs) {
     auto last = last_row(metrics, r);
-    out += fmt::format("{:<9} {:>6} {:>7} {:>11} {:>13.2f}% {:>11.2f}% {:>10.1f}\n", nn::attention_kind_name(r.kind),
-                       r.seq_len, r.steps, last ? fmt::format("{:.4f}", last->loss) : "-", 100 * r.eval.token_acc,
-                       100 * r.eval.exact_acc, r.train_seconds);
+    out += fmt::format("{:<9} {:>6} {:>6} {:>7} {:>11} {:>13.2f}% {:>11.2f}% {:>10.1f}\n",
+                       nn::attention_kind_name(r.kind), r.seq_len, r.seed, r.steps,
+                       last ? fmt::format("{:.4f}", last->loss) : "-", 100 * r.eval.token_acc, 100 * r.eval.exact_acc,
+                       r.train_seconds);
   }
   if (!timing.empty()) {
     out += fmt::format("crossover (whole model): {}\ncrossover (attention):   {}\n", find_crossover(timing, "model").note,

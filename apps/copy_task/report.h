@@ -2,7 +2,8 @@
 // plots.h's), report.md with the study's tables (Table 1 also in the seed's units beside the
 // seed's numbers), both crossovers (measured, and extrapolated by the seed's method) and a
 // computed verdict per claim (verdicts.h), and the summary table printed at the end. Every number
-// comes from this run's files.
+// comes from this run's files. With several seeds per (attention kind, N), report.md lists every
+// run and then, per (kind, N), the mean and 95 % confidence interval over the seeds (seed_stats.h).
 #pragma once
 
 #include <map>
@@ -16,6 +17,15 @@
 namespace copy_task {
 
 void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs);
+
+// The runs of one (attention kind, N): one per seed, in training order.
+struct SeedGroup {
+  ember::nn::AttentionKind kind = ember::nn::AttentionKind::Softmax;
+  std::int64_t seq_len = 0;
+  std::vector<RunResult> runs;
+};
+// The runs grouped by (kind, N), the groups in training order.
+std::vector<SeedGroup> seed_groups(const std::vector<RunResult>& runs);
 
 // Measured seconds per N of one (scope, attention) series of the sweep (skipped points left out).
 std::map<std::int64_t, double> measured_seconds(const std::vector<TimingRow>& rows, const std::string& scope,

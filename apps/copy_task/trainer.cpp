@@ -20,22 +20,26 @@ namespace copy_task {
 
 namespace {
 
-constexpr const char* kMetricsHeader = "step,attention,seq_len,loss,token_acc,lr,elapsed_s,tokens_per_s";
+constexpr const char* kMetricsHeader = "step,attention,seq_len,loss,token_acc,lr,elapsed_s,tokens_per_s,seed";
+constexpr std::size_t kColumnsBeforeSeeds = 8;  // files written before --seeds lack the seed column
+// The held-out and test streams of a run are keyed by its seed XOR these. Seeds s .. s + K - 1
+// (K <= 1000 < 2^10) differ above bit 9 only by a carry, an XOR of consecutive ones from bit 10 up;
+// neither constant nor their XOR has that form, so no run's stream is another run's.
 constexpr std::uint64_t kEvalSeedOffset = 0x9E3779B97F4A7C15ull;  // held-out stream: a different seed
 constexpr std::uint64_t kTestSeedOffset = 0xD1B54A32D192ED03ull;  // the periodic test's stream
 
 std::string format_row(const MetricsRow& r) {
-  return fmt::format("{},{},{},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f}", r.step, r.attention, r.seq_len, r.loss, r.token_acc,
-                     r.lr, r.elapsed_s, r.tokens_per_s);
+  return fmt::format("{},{},{},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f},{}", r.step, r.attention, r.seq_len, r.loss,
+                     r.token_acc, r.lr, r.elapsed_s, r.tokens_per_s, r.seed);
 }
 
-std::optional<MetricsRow> parse_row(const std::string& line) {
+std::optional<MetricsRow> parse_row(const std::string& line, std::uint64_t seed_of_old_rows) {
   MetricsRow r;
   std::stringstream in(line);
   std::string field;
   std::vector<std::string> fields;
   while (std::getline(in, field, ',')) fields.push_back(field);
-  if (fields.size() != 8) return std::nullopt;
+  if (fields.size() != kColumnsBeforeSeeds && fields.size() != kColumnsBeforeSeeds + 1) return std::nullopt;
   try {
     r.step = std::stoll(fields[0]);
     r.attention = fields[1];
@@ -45,17 +49,18 @@ std::optional<MetricsRow> parse_row(const std::string& line) {
     r.lr = std::stod(fields[5]);
     r.elapsed_s = std::stod(fields[6]);
     r.tokens_per_s = std::stod(fields[7]);
+    r.seed = fields.size() > kColumnsBeforeSeeds ? std::stoull(fields[8]) : seed_of_old_rows;
   } catch (const std::exception&) {
     return std::nullopt;
   }
   return r;
 }
 
-nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t seq_len) {
+nn::Metadata run_identity(const Config& c, const RunId& run) {
   nn::Metadata identity{
       {"protocol", choice_name(c.protocol)},
-      {"attention", nn::attention_kind_name(kind)},
-      {"seq_len", std::to_string(seq_len)},
+      {"attention", nn::attention_kind_name(run.kind)},
+      {"seq_len", std::to_string(run.seq_len)},
       {"layers", std::to_string(c.layers)},
       {"heads", std::to_string(c.heads)},
       {"d_model", std::to_string(c.d_model)},
@@ -70,7 +75,7 @@ nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t 
       {"lr_drop_factor", fmt::format("{}", c.lr_drop_factor)},
       {"dropout", fmt::format("{}", c.dropout)},
       {"precision", choice_name(c.precision)},
-      {"seed", std::to_string(c.seed)}
+      {"seed", std::to_string(run.seed)}
   };
   // Paper checkpoints written before the authors' layout and model (seq_len was then the longest
   // copy) do not resume into them: they lack these entries.
@@ -79,6 +84,12 @@ nn::Metadata run_identity(const Config& c, nn::AttentionKind kind, std::int64_t 
     identity["paper_model"] = "half-width token embedding + half-width sinusoid, final LayerNorm";
   }
   return identity;
+}
+
+// "softmax_8", or "softmax_8_seed3" when the run is one of several seeds.
+std::string run_file_stem(const Config& config, const RunId& run) {
+  const std::string stem = fmt::format("{}_{}", nn::attention_kind_name(run.kind), run.seq_len);
+  return config.seeds > 1 ? fmt::format("{}_seed{}", stem, run.seed) : stem;
 }
 
 // A checkpoint that cannot be written (a full disk) is an environment failure.
@@ -94,9 +105,8 @@ void save(const std::string& path, const TrainingParts& parts, std::int64_t step
 // The periodic test after `step`: batches never used for training (a seed of their own, an index
 // per test), the mean of the per-batch masked loss and accuracy as main.py reports it. Nothing
 // once `stop` is set: the run is about to be checkpointed and end.
-std::optional<MetricsRow> teacher_forced_test(CopyModel& model, const Config& c, std::int64_t step,
-                                              const std::string& name, std::int64_t seq_len, double lr,
-                                              double elapsed_s, const std::atomic<bool>& stop) {
+std::optional<MetricsRow> teacher_forced_test(CopyModel& model, const Config& c, const RunId& run, std::int64_t step,
+                                              double lr, double elapsed_s, const std::atomic<bool>& stop) {
   const auto started = std::chrono::steady_clock::now();
   NoGradGuard no_grad;
   ember::AutocastGuard autocast(ember::kBFloat16, c.precision == Precision::Bf16);
@@ -105,7 +115,7 @@ std::optional<MetricsRow> teacher_forced_test(CopyModel& model, const Config& c,
   std::int64_t tokens = 0;
   const std::uint64_t first = static_cast<std::uint64_t>(step / kTestEvery * kTestBatches);
   for (std::int64_t k = 0; k < kTestBatches && !stop.load(); ++k) {
-    BatchResult batch = model.train_batch(c.seed ^ kTestSeedOffset, first + static_cast<std::uint64_t>(k));
+    BatchResult batch = model.train_batch(run.seed ^ kTestSeedOffset, first + static_cast<std::uint64_t>(k));
     loss += batch.loss.item<double>();
     acc += batch.token_acc;
     tokens += batch.tokens;
@@ -114,17 +124,23 @@ std::optional<MetricsRow> teacher_forced_test(CopyModel& model, const Config& c,
   if (stop.load()) return std::nullopt;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const double tokens_per_s = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
-  return MetricsRow{step, name, seq_len, loss / kTestBatches, acc / kTestBatches, lr, elapsed_s, tokens_per_s};
+  return MetricsRow{step, nn::attention_kind_name(run.kind), run.seq_len, loss / kTestBatches, acc / kTestBatches,
+                    lr, elapsed_s, tokens_per_s, run.seed};
 }
 
 }  // namespace
 
-MetricsLog::MetricsLog(std::string path) : path_(std::move(path)) {
+std::string run_label(const Config& config, const RunId& run) {
+  const std::string label = fmt::format("{} N={}", nn::attention_kind_name(run.kind), run.seq_len);
+  return config.seeds > 1 ? fmt::format("{} seed {}", label, run.seed) : label;
+}
+
+MetricsLog::MetricsLog(std::string path, std::uint64_t seed_of_old_rows) : path_(std::move(path)) {
   std::ifstream in(path_);
   std::string line;
   if (in && std::getline(in, line)) {  // header
     while (std::getline(in, line))
-      if (auto row = parse_row(line)) rows_.push_back(*row);
+      if (auto row = parse_row(line, seed_of_old_rows)) rows_.push_back(*row);
   }
   write();
 }
@@ -139,8 +155,11 @@ void MetricsLog::write() const {
   }
 }
 
-void MetricsLog::truncate_after(const std::string& attention, std::int64_t seq_len, std::int64_t step) {
-  std::erase_if(rows_, [&](const MetricsRow& r) { return r.attention == attention && r.seq_len == seq_len && r.step > step; });
+void MetricsLog::truncate_after(const RunId& run, std::int64_t step) {
+  const std::string attention = nn::attention_kind_name(run.kind);
+  std::erase_if(rows_, [&](const MetricsRow& r) {
+    return r.attention == attention && r.seq_len == run.seq_len && r.seed == run.seed && r.step > step;
+  });
   write();
 }
 
@@ -154,18 +173,20 @@ void MetricsLog::append(const MetricsRow& row) {
   }
 }
 
-std::string checkpoint_path(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
-  return fmt::format("{}/checkpoint_{}_{}.safetensors", config.out, nn::attention_kind_name(kind), seq_len);
+std::string checkpoint_path(const Config& config, const RunId& run) {
+  return fmt::format("{}/checkpoint_{}.safetensors", config.out, run_file_stem(config, run));
 }
 
-std::string weights_path(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
-  return fmt::format("{}/model_{}_{}.safetensors", config.out, nn::attention_kind_name(kind), seq_len);
+std::string weights_path(const Config& config, const RunId& run) {
+  return fmt::format("{}/model_{}.safetensors", config.out, run_file_stem(config, run));
 }
 
-RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t seq_len, MetricsLog& log,
-                    MetricsLog* test_log, const std::atomic<bool>& stop) {
+RunResult train_run(const Config& config, const RunId& run, MetricsLog& log, MetricsLog* test_log,
+                    const std::atomic<bool>& stop) {
+  const nn::AttentionKind kind = run.kind;
+  const std::int64_t seq_len = run.seq_len;
   // Same initial weights for a given seed whether the run is fresh or resumed.
-  manual_seed(config.seed);
+  manual_seed(run.seed);
   auto model = CopyModel::create(config, kind, seq_len);
   model->module().train();
   const std::vector<Tensor> parameters = model->module().parameters();
@@ -173,35 +194,37 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   optim::Optimizer& optimizer = *optimization.optimizer;
   optim::LRScheduler* scheduler = optimization.scheduler.get();
   TrainingParts parts{model->module(), optimizer, scheduler};
-  const auto identity = run_identity(config, kind, seq_len);
-  const std::string name = nn::attention_kind_name(kind);
-  const std::string ckpt = checkpoint_path(config, kind, seq_len);
+  const auto identity = run_identity(config, run);
+  const std::string name = nn::attention_kind_name(kind), label = run_label(config, run);
+  const std::string ckpt = checkpoint_path(config, run);
 
   RunResult result;
   result.kind = kind;
   result.seq_len = seq_len;
+  result.seed = run.seed;
   std::int64_t start_step = 0;
   double elapsed_before = 0;  // training seconds spent before a resume
   if (config.resumed && std::filesystem::exists(ckpt)) {
     LoadedCheckpoint loaded = load_checkpoint(ckpt, parts, identity, config.steps);
     start_step = loaded.step;
     elapsed_before = loaded.elapsed_s;
-    log.truncate_after(name, seq_len, start_step);
-    if (test_log) test_log->truncate_after(name, seq_len, start_step);
-    fmt::print("{} N={}: resumed at step {}\n", name, seq_len, start_step);
+    log.truncate_after(run, start_step);
+    if (test_log) test_log->truncate_after(run, start_step);
+    fmt::print("{}: resumed at step {}\n", label, start_step);
   } else if (config.resumed) {
-    log.truncate_after(name, seq_len, 0);
-    if (test_log) test_log->truncate_after(name, seq_len, 0);
+    log.truncate_after(run, 0);
+    if (test_log) test_log->truncate_after(run, 0);
   }
 
-  Progress progress(fmt::format("{:>7} N={:<5}", name, seq_len), config.steps);
+  const std::string seed_label = config.seeds > 1 ? fmt::format(" seed {}", run.seed) : "";
+  Progress progress(fmt::format("{:>7} N={:<5}{}", name, seq_len, seed_label), config.steps);
   auto started = std::chrono::steady_clock::now();
   std::int64_t tokens_since_log = 0;
   auto last_log = started;
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     BatchResult batch = [&] {
       ember::AutocastGuard autocast(ember::kBFloat16, config.precision == Precision::Bf16);
-      return model->train_batch(config.seed, static_cast<std::uint64_t>(step));
+      return model->train_batch(run.seed, static_cast<std::uint64_t>(step));
     }();
     optimizer.zero_grad();
     batch.loss.backward();
@@ -211,8 +234,7 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
     tokens_since_log += batch.tokens;
     result.final_loss = batch.loss.item<double>();
     if (!std::isfinite(result.final_loss)) {
-      fmt::print("{} N={}: the loss is {} at step {}: training diverged and stops here\n", name, seq_len,
-                 result.final_loss, step);
+      fmt::print("{}: the loss is {} at step {}: training diverged and stops here\n", label, result.final_loss, step);
       result.diverged = true;
       progress.finish();
       result.steps = step;
@@ -225,13 +247,13 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
     const double tokens_per_s = interval > 0 ? tokens_since_log / interval : 0;
     progress.update(step, result.final_loss, batch.token_acc, tokens_per_s);
     if (step % config.log_every == 0 || step == config.steps) {
-      log.append({step, name, seq_len, result.final_loss, batch.token_acc, lr, elapsed, tokens_per_s});
+      log.append({step, name, seq_len, result.final_loss, batch.token_acc, lr, elapsed, tokens_per_s, run.seed});
       tokens_since_log = 0;
       last_log = now;
     }
     if (test_log && step % kTestEvery == 0) {
       const auto test_started = std::chrono::steady_clock::now();
-      auto row = teacher_forced_test(*model, config, step, name, seq_len, lr, elapsed, stop);
+      auto row = teacher_forced_test(*model, config, run, step, lr, elapsed, stop);
       if (row) test_log->append(*row);
       // The test's time is not training time: elapsed_s and tokens_per_s leave it out.
       const auto test_time = std::chrono::steady_clock::now() - test_started;
@@ -253,12 +275,12 @@ RunResult train_run(const Config& config, nn::AttentionKind kind, std::int64_t s
   result.steps = config.steps;
   result.train_seconds = elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   try {
-    nn::save(model->module(), weights_path(config, kind, seq_len));
+    nn::save(model->module(), weights_path(config, run));
   } catch (const Error& e) {
     environment_failure("{}", e.what());
   }
   save(ckpt, parts, config.steps, result.train_seconds, true, identity);
-  result.eval = model->evaluate(config.seed ^ kEvalSeedOffset, config.eval_sequences, stop);
+  result.eval = model->evaluate(run.seed ^ kEvalSeedOffset, config.eval_sequences, stop);
   result.interrupted = result.eval.interrupted;
   return result;
 }

@@ -5,8 +5,13 @@ the report (and, when given, the summary printed at the end of the run) says the
 Usage: check_report.py RUN_DIR [STDOUT_LOG]
 
 Written apart from apps/copy_task/report.cpp, from the rules its text states:
-- the training table: steps, final loss and train accuracy are the last metrics.csv row of each run,
-  held-out accuracies are eval.csv's;
+- the training table: one row per run (attention, N, seed); steps, final loss and train accuracy are
+  the last metrics.csv row of the run, held-out accuracies are eval.csv's;
+- across seeds: per (attention, N) the mean over the seeds of those four results ± the half-width
+  t s / sqrt(K) of the 95 % confidence interval (t: Student's 0.975 quantile with K - 1 degrees of
+  freedom, worked out here by integrating the t density; 1.96 beyond 30 degrees of freedom, as the
+  report states), over the runs that did not diverge (eval.csv rows of 0 sequences: never
+  evaluated), and "diverged: d of K";
 - the timing table: the seconds of timing.csv (points with seconds 0 were skipped);
 - crossover: the smallest N from which linear is faster than softmax at every larger N measured
   for both, or the verdict that it never was, with the largest N measured for both;
@@ -18,7 +23,10 @@ Written apart from apps/copy_task/report.cpp, from the rules its text states:
   points N <= 64 measured for both kinds (3 at least), the larger root where they meet; on the
   seed's own numbers it gives 3148.7;
 - the verdicts: "supported", "not supported" or "not enough evidence" for each claim, from the
-  thresholds below (the same as apps/copy_task/verdicts.h states, written again here).
+  thresholds below (the same as apps/copy_task/verdicts.h states, written again here); claim 1 on
+  the kinds' mean held-out accuracies and their 95 % intervals (half-width 0 with one seed):
+  supported when |gap| + h_softmax + h_linear <= 1 point at every N, not supported when
+  |gap| - h_softmax - h_linear > 1 point at some N, else not enough evidence.
 Standard library only. Prints what it checked; exits 1 naming the first disagreement.
 """
 import csv
@@ -95,30 +103,113 @@ def scaling_exponent(timing, scope, kind):
     return sum((x - mx) * (y - my) for x, y in xy) / sxx if sxx > 0 else None
 
 
+def run_key(row):
+    """(attention, N, seed) of an eval.csv or metrics.csv row."""
+    return row["attention"], int(row["seq_len"]), int(row["seed"])
+
+
+def last_rows(metrics):
+    last = {}
+    for m in metrics:
+        last[run_key(m)] = m
+    return last
+
+
 def check_training_table(report, runs, metrics):
     rows = {}
     for line in report.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[0] in ("softmax", "linear") and cells[1].isdigit():
-            rows[(cells[0], int(cells[1]))] = cells
+        if len(cells) == 9 and cells[0] in ("softmax", "linear") and cells[1].isdigit():
+            rows[(cells[0], int(cells[1]), int(cells[2]))] = cells
+    last = last_rows(metrics)
     for run in runs:
-        key = (run["attention"], int(run["seq_len"]))
+        key = run_key(run)
         if key not in rows:
             fail(f"report.md has no training row for {key}")
         cells = rows[key]
-        history = [m for m in metrics if (m["attention"], int(m["seq_len"])) == key]
-        if not history:
+        if key not in last:
             fail(f"metrics.csv has no row for {key}")
-        last = history[-1]
-        if int(cells[2]) != int(last["step"]):
-            fail(f"{key}: report says {cells[2]} steps, metrics.csv ends at step {last['step']}")
-        for name, cell, value in (("final loss", cells[3], last["loss"]),
-                                  ("train token acc", cells[4], last["token_acc"]),
-                                  ("held-out token acc", cells[5], run["token_acc"]),
-                                  ("held-out exact seq acc", cells[6], run["exact_seq_acc"])):
+        if int(cells[3]) != int(last[key]["step"]):
+            fail(f"{key}: report says {cells[3]} steps, metrics.csv ends at step {last[key]['step']}")
+        for name, cell, value in (("final loss", cells[4], last[key]["loss"]),
+                                  ("train token acc", cells[5], last[key]["token_acc"]),
+                                  ("held-out token acc", cells[6], run["token_acc"]),
+                                  ("held-out exact seq acc", cells[7], run["exact_seq_acc"])):
             if not close(float(cell), float(value), 6e-5):
                 fail(f"{key}: report's {name} {cell} is not the CSV's {value}")
     print(f"training table: {len(runs)} rows agree with metrics.csv and eval.csv")
+
+
+def t_quantile_975(df):
+    """Student's t 0.975 quantile: bisection on the integral of the density (Simpson's rule)."""
+    if df > 30:
+        return 1.96
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    density = lambda t: math.exp(log_c) * (1 + t * t / df) ** (-(df + 1) / 2)
+
+    def cdf(x, n=2000):
+        h = x / n
+        return 0.5 + h / 3 * sum((1 if i in (0, n) else 4 if i % 2 else 2) * density(i * h) for i in range(n + 1))
+    low, high = 0.0, 20.0
+    for _ in range(40):
+        low, high = ((low + high) / 2, high) if cdf((low + high) / 2) < 0.975 else (low, (low + high) / 2)
+    return (low + high) / 2
+
+
+def mean_and_half_width(values):
+    """(mean, half-width of the 95 % interval or None for fewer than 2 values), or None for none."""
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    s = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return mean, t_quantile_975(len(values) - 1) * s / math.sqrt(len(values))
+
+
+def seed_groups(runs):
+    """{(attention, N): [eval.csv rows, one per seed]}, in training order."""
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["attention"], int(run["seq_len"])), []).append(run)
+    return groups
+
+
+def check_seeds(report, runs, metrics):
+    last = last_rows(metrics)
+    value = r"(-|[0-9.]+(?: ± [0-9.]+)?)"
+    lines = {}
+    for found in re.finditer(rf"^- (softmax|linear) N=([0-9]+)(?: \(.*?\))?: final training loss {value}; final "
+                             rf"teacher-forced token accuracy {value}; held-out greedy token accuracy {value}; "
+                             rf"held-out exact-sequence accuracy {value}; diverged: ([0-9]+) of ([0-9]+)\.$",
+                             report, re.MULTILINE):
+        lines[(found.group(1), int(found.group(2)))] = found.groups()[2:]
+    for key, group in seed_groups(runs).items():
+        if key not in lines:
+            fail(f"report.md has no line across seeds for {key}")
+        *stated, diverged, count = lines[key]
+        finished = [r for r in group if int(r["sequences"]) > 0]
+        if (int(diverged), int(count)) != (len(group) - len(finished), len(group)):
+            fail(f"{key}: report says diverged: {diverged} of {count}, eval.csv has {len(group) - len(finished)} "
+                 f"of {len(group)}")
+        if len(group) == 1 and "one seed, no interval" not in report:
+            fail(f"{key}: one seed, but report.md does not say there is no interval")
+        columns = ([float(last[run_key(r)]["loss"]) for r in finished if run_key(r) in last],
+                   [float(last[run_key(r)]["token_acc"]) for r in finished if run_key(r) in last],
+                   [float(r["token_acc"]) for r in finished], [float(r["exact_seq_acc"]) for r in finished])
+        for name, cell, values in zip(("final loss", "teacher-forced accuracy", "held-out token accuracy",
+                                       "exact-sequence accuracy"), stated, columns):
+            expected = mean_and_half_width(values)
+            if expected is None:
+                if cell != "-":
+                    fail(f"{key} {name}: no value, report says {cell}")
+                continue
+            mean, half = expected
+            parts = cell.split(" ± ")
+            if (half is None) != (len(parts) == 1) or not close(float(parts[0]), mean, 6e-5) or (
+                    half is not None and not close(float(parts[1]), half, 6e-5 + 1e-4 * half)):
+                fail(f"{key} {name}: report says {cell}, the CSV files give {mean} ± {half}")
+        print(f"across seeds, {key[0]} N={key[1]}: {len(group)} seed(s) agree, diverged {diverged} of {count}")
 
 
 def check_timing(report, timing, summary):
@@ -230,21 +321,26 @@ def check_seed_units(report, timing):
 def expected_verdicts(runs, metrics, timing):
     """{claim prefix: (verdict, (regex, value, tolerance) for a number of the evidence, or None)}; a verdict
     of None (timings too close to order) is not checked."""
-    last = {}
-    for m in metrics:
-        last[(m["attention"], int(m["seq_len"]))] = m
+    last = last_rows(metrics)
     out = {}
     compared = any(a["seq_len"] == b["seq_len"] and a["attention"] != b["attention"] for a in runs for b in runs)
-    weak = [r for r in runs if int(last[(r["attention"], int(r["seq_len"]))]["step"]) < MIN_STEPS
-            or not math.isfinite(float(last[(r["attention"], int(r["seq_len"]))]["loss"]))
-            or float(r["token_acc"]) < MIN_ACCURACY]
-    gap = max((abs(float(a["token_acc"]) - float(b["token_acc"])) for a in runs for b in runs
-               if a["seq_len"] == b["seq_len"]), default=0.0)
+    weak = [r for r in runs if run_key(r) not in last or int(last[run_key(r)]["step"]) < MIN_STEPS
+            or int(r["sequences"]) == 0 or float(r["token_acc"]) < MIN_ACCURACY]
+    groups = seed_groups(runs)
+    same, differ, first_gap = True, False, None
+    for (kind, n), softmax in groups.items():
+        if kind != "softmax" or ("linear", n) not in groups:
+            continue
+        s_mean, s_half = mean_and_half_width([float(r["token_acc"]) for r in softmax])
+        l_mean, l_half = mean_and_half_width([float(r["token_acc"]) for r in groups[("linear", n)]])
+        gap, spread = abs(s_mean - l_mean), (s_half or 0) + (l_half or 0)
+        same, differ = same and gap + spread <= SAME_PERFORMANCE, differ or gap - spread > SAME_PERFORMANCE
+        first_gap = gap if first_gap is None else first_gap
     if not compared or weak:
         out["1. Linear attention converges"] = ("not enough evidence", None)
     else:
-        out["1. Linear attention converges"] = ("supported" if gap <= SAME_PERFORMANCE else "not supported",
-                                                (r"gap ([0-9.]+) points", 100 * gap, 0.011))
+        verdict = "supported" if same else "not supported" if differ else "not enough evidence"
+        out["1. Linear attention converges"] = (verdict, (r"gap ([0-9.]+) points", 100 * first_gap, 0.011))
     for kind, claimed in (("linear", 1), ("softmax", 2)):
         key = f"2. {kind.capitalize()} attention's time grows"
         k = scaling_exponent(timing, "attention", kind) if timing else None
@@ -315,6 +411,7 @@ def main():
     timing_path = os.path.join(run_dir, "timing.csv")
     timing = read_csv(timing_path) if os.path.exists(timing_path) else None
     check_training_table(report, runs, metrics)
+    check_seeds(report, runs, metrics)
     check_timing(report, timing, summary)
     if timing is not None:
         check_seed_units(report, timing)

@@ -28,7 +28,7 @@ if mkdir -p "$WORK/small" && mount -t tmpfs -o size=96k tmpfs "$WORK/small" 2> /
   grep -q "No space left on device" "$WORK/err" || { cat "$WORK/err"; fail "disk full: no OS reason"; }
   grep -q "$WORK/small/run/" "$WORK/err" || { cat "$WORK/err"; fail "disk full: the file is not named"; }
   if [ -f "$WORK/small/run/metrics.csv" ]; then
-    awk -F, 'NF != 8 { exit 1 }' "$WORK/small/run/metrics.csv" || fail "metrics.csv holds a partial row"
+    awk -F, 'NF != 9 { exit 1 }' "$WORK/small/run/metrics.csv" || fail "metrics.csv holds a partial row"
   fi
   for picture in "$WORK"/small/run/*.png; do
     [ ! -e "$picture" ] || [ -s "$picture" ] || fail "an empty $picture was left"

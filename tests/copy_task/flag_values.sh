@@ -21,6 +21,9 @@ expect_refused "--layers: 1000000000 is out of range (accepted: whole numbers fr
 expect_refused "needs about" --layers 1000 --d-model 16384 --heads 1
 expect_refused "--steps: '99999999999999999999999' is too large" --steps 99999999999999999999999
 expect_refused "--seed: '-1' is negative" --seed -1
+expect_refused "--seeds: 0 is out of range (accepted: whole numbers from 1 to 1000)" --seeds 0
+expect_refused "--seed 18446744073709551615 with --seeds 2: the last run's seed would pass 2^64 - 1" \
+  --seed 18446744073709551615 --seeds 2
 expect_refused "--seq-lens: '010' has a leading zero" --seq-lens 010
 expect_refused "--seq-lens: '0x10' is not a whole number" --seq-lens 0x10
 expect_refused "--seq-lens: '8,,16' has an empty item" --protocol seed --seq-lens 8,,16

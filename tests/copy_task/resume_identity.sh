@@ -18,7 +18,7 @@ cmp "$WORK/straight/model_softmax_4.safetensors" "$WORK/run/model_softmax_4.safe
   || fail "the resumed run's weights differ from the uninterrupted run's"
 # Flags that change results are refused, naming the setting and both values.
 for change in "--dropout 0.2:0.1" "--lr-drop-step 5:0" "--lr-drop-factor 0.5:0.1" '--precision bf16:"fp32"' \
-              "--seq-lens 5:[4]" "--steps 50:300"; do
+              "--seq-lens 5:[4]" "--steps 50:300" "--seeds 2:1"; do
   flag="${change%%:*}"; stored="${change##*:}"
   run_copy_task --resume "$WORK/run" $flag
   [ "$STATUS" -eq 2 ] || fail "--resume with $flag: exit $STATUS, expected 2"
