@@ -16,6 +16,9 @@ namespace copy_task {
 
 // paper: decoder-only CausalLM (Katharopoulos et al.); seed: encoder-decoder (Do & Bergner).
 enum class Protocol { Paper, Seed };
+// Seed protocol only. text: what the study's article says (the default); notebook: what its
+// notebook LinTrans.jl ran, bugs included (notebook_model.h).
+enum class Variant { Text, Notebook };
 // small: learns the copy within minutes on 2 CPU cores; full: the study's sizes (config.h).
 enum class Scale { Small, Full };
 enum class OptimizerKind { RAdam, Adam };
@@ -38,6 +41,10 @@ struct ChoiceNames;
 template <>
 struct ChoiceNames<Protocol> {
   static constexpr Named<Protocol> table[] = {{Protocol::Paper, "paper"}, {Protocol::Seed, "seed"}};
+};
+template <>
+struct ChoiceNames<Variant> {
+  static constexpr Named<Variant> table[] = {{Variant::Text, "text"}, {Variant::Notebook, "notebook"}};
 };
 template <>
 struct ChoiceNames<Scale> {

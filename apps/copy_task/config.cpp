@@ -12,6 +12,7 @@
 #include "data.h"  // kMinPaperSeqLen
 #include "exit_codes.h"
 #include "flags.h"
+#include "notebook_model.h"  // check_notebook_config, kNotebookVariantNote
 #include "sweep.h"  // available_memory_bytes
 
 namespace copy_task {
@@ -30,12 +31,19 @@ struct Preset {
   double sweep_budget_s;
 };
 
-Preset preset(Protocol protocol, Scale scale) {
+Preset preset(Protocol protocol, Variant variant, Scale scale) {
   using enum OptimizerKind;
   const bool full = scale == Scale::Full;
   if (protocol == Protocol::Paper) {
     if (full) return {4, 8, 256, 1024, 64, 10000, 3000, 1024, 1e-3, 0.1, RAdam, 0.01, 1.0, {128}, 65536, 1800};
     return {3, 4, 96, 192, 32, 2000, 1200, 256, 1e-3, 0.0, RAdam, 0.01, 1.0, {24}, 4096, 60};
+  }
+  // LinTrans.jl: Transformer_mod(512, 8, 64, 1024) (:484), pdrop 0.1, ADAM(1e-4) (:115), batch 8,
+  // 3000 iterations (:33-34). Small keeps its dropout and d_ff = 2 d_model at the seed small size,
+  // with lr 1e-3: at 1e-4 a 600-step run ended at loss 13.4 (1.7 per token), near where it began.
+  if (variant == Variant::Notebook) {
+    if (full) return {4, 8, 512, 1024, 8, 3000, 0, 1024, 1e-4, 0.1, Adam, 0, 0, {8, 16, 32, 64}, 65536, 1800};
+    return {2, 4, 64, 128, 8, 600, 0, 128, 1e-3, 0.1, Adam, 0, 0, {8}, 1024, 60};
   }
   if (full) return {4, 8, 512, 2048, 8, 3000, 0, 1024, 1e-3, 0.1, Adam, 0, 0, {8, 16, 32, 64}, 65536, 1800};
   return {2, 4, 64, 128, 16, 600, 0, 128, 1e-3, 0.0, Adam, 0, 0, {8}, 1024, 60};
@@ -57,7 +65,7 @@ struct Setting {
   const char* key;
 };
 constexpr Setting kSettings[] = {
-    {"--protocol", "protocol"},     {"--scale", "scale"},
+    {"--protocol", "protocol"},     {"--variant", "variant"},       {"--scale", "scale"},
     {"--layers", "layers"},         {"--heads", "heads"},
     {"--d-model", "d_model"},       {"--d-ff", "d_ff"},
     {"--dropout", "dropout"},       {"--batch", "batch"},
@@ -171,14 +179,17 @@ std::string shell_quoted(const std::string& text) {
 std::string Config::describe() const {
   std::string kinds_text;
   for (auto k : kinds) kinds_text += (kinds_text.empty() ? "" : ", ") + ember::nn::attention_kind_name(k);
+  const char* variant_text = variant == Variant::Notebook ? kNotebookVariantNote : "text (the article)";
+  const std::string variant_row = protocol == Protocol::Seed ? fmt::format("| variant | {} |\n", variant_text) : "";
   return fmt::format(
-      "| protocol | {} |\n| scale | {} |\n| layers | {} |\n| heads | {} |\n| d_model | {} |\n| d_ff | {} |\n"
+      "| protocol | {} |\n{}| scale | {} |\n| layers | {} |\n| heads | {} |\n| d_model | {} |\n| d_ff | {} |\n"
       "| dropout | {} |\n| batch | {} |\n| steps | {} |\n| optimizer | {} |\n| weight decay (decoupled) | {} |\n"
       "| grad-norm clip per tensor | {} |\n| lr | {} |\n| lr drop | x{} at step {} |\n"
       "| sequence lengths | {} |\n| attention | {} |\n| device | {} |\n| precision | {} |\n| threads | {} |\n| seed | {} |\n"
       "| seeds | {} |\n",
       fmt::format("{} ({})", choice_name(protocol), protocol == Protocol::Paper ? "decoder-only" : "encoder-decoder"),
-      choice_name(scale), layers, heads, d_model, d_ff, dropout, batch, steps, choice_name(optimizer), weight_decay,
+      variant_row, choice_name(scale), layers, heads, d_model, d_ff, dropout, batch, steps, choice_name(optimizer),
+      weight_decay,
       clip_per_tensor > 0 ? fmt::format("{}", clip_per_tensor) : std::string("none"), lr,
       lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text, device_word(device), choice_name(precision),
       threads > 0 ? threads : ember::get_num_threads(), seed,
@@ -187,6 +198,7 @@ std::string Config::describe() const {
 
 nlohmann::json to_json(const Config& c) {
   return {{"protocol", choice_name(c.protocol)},
+          {"variant", choice_name(c.variant)},
           {"scale", choice_name(c.scale)},
           {"layers", c.layers},
           {"heads", c.heads},
@@ -221,6 +233,8 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
   Config c;
   try {
     c.protocol = choice_from_json<Protocol>(j, "protocol");
+    // run.json files written before --variant existed ran the text variant.
+    c.variant = j.contains("variant") ? choice_from_json<Variant>(j, "variant") : Variant::Text;
     c.scale = choice_from_json<Scale>(j, "scale");
     j.at("layers").get_to(c.layers);
     j.at("heads").get_to(c.heads);
@@ -294,6 +308,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   DeviceChoice device = DeviceChoice::Cpu;
   flags::add_choice(app, "--protocol", c.protocol,
                     "paper: decoder-only CausalLM (Katharopoulos et al.); seed: encoder-decoder (Do & Bergner)");
+  flags::add_choice(app, "--variant", c.variant,
+                    "seed protocol: text (default; what the study's article says) or notebook (what its notebook "
+                    "LinTrans.jl ran, bugs included: a non-causal decoder that sees its targets, 2 of 4 encoder "
+                    "layers run)");
   flags::add_choice(app, "--scale", c.scale, "small (default; minutes on 2 CPU cores) or full (the study's sizes)");
   app.add_option("--layers", c.layers, "decoder layers (and encoder layers for seed)")->check(whole_number(1, 1000));
   app.add_option("--heads", c.heads, "attention heads")->check(whole_number(1, 1024));
@@ -361,7 +379,12 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
     bad_input("{} (run with --help for the list of flags)", e.what());
   }
   if (!seq_lens.empty()) c.seq_lens = flags::parse_list(seq_lens);
-  Preset p = preset(c.protocol, c.scale);
+  // A resumed run takes its protocol and variant from run.json, which resumed_config compares.
+  const bool fresh = c.resume.empty();
+  if (fresh && c.protocol == Protocol::Paper && c.variant == Variant::Notebook)
+    bad_input("--variant notebook is for --protocol seed (the seed study's notebook); the paper protocol already "
+              "follows the authors' code");
+  Preset p = preset(c.protocol, c.variant, c.scale);
   auto pick = [](auto& value, auto fallback) {
     if (value == 0) value = fallback;
   };
@@ -392,6 +415,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   if (c.d_model % c.heads != 0) bad_input("--d-model {} is not a multiple of --heads {}", c.d_model, c.heads);
   c.sweep = !no_sweep;
   c.kinds = attention_kinds(attention);
+  if (fresh && c.variant == Variant::Notebook) check_notebook_config(c);
   if (device == DeviceChoice::Cuda && !ember::cuda_is_available())
     bad_input("--device cuda, but no CUDA device is available ({})", ember::backend_info());
   c.device = resolve_device(device);

@@ -60,4 +60,16 @@ Seq2SeqBatch make_seq2seq_batch(std::uint64_t seed, std::uint64_t index, std::in
   return {src, cat({separator, src}, 1), cat({src, separator}, 1)};
 }
 
+NotebookBatch make_notebook_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t n) {
+  EMBER_CHECK(batch > 0 && n >= kMinNotebookSeqLen,
+              "copy task: batch {} must be positive and a notebook sequence needs at least {} tokens, got {}", batch,
+              kMinNotebookSeqLen, n);
+  Generator gen = batch_generator(seed, index);
+  Tensor symbols = randint(1, kSymbols + 1, {batch, n - 2}, kInt64, &gen);
+  Tensor tokens = cat({full({batch, 1}, static_cast<double>(kNotebookStart), kInt64), symbols,
+                       full({batch, 1}, static_cast<double>(kNotebookEnd), kInt64)},
+                      1);
+  return {tokens, tokens.narrow(1, 1, n - 1).contiguous()};
+}
+
 }  // namespace copy_task

@@ -17,6 +17,13 @@
 // Seed protocol (encoder-decoder): the encoder reads [s_1..s_n]; the decoder reads
 // [0, s_1..s_n] and must emit [s_1..s_n, 0]; n is fixed per run.
 //
+// Seed protocol, --variant notebook: what the seed study's notebook (LinTrans.jl) ran. Its own
+// vocabulary of 13 (0 unknown, 1..10 symbols, 11 start, 12 end, :41-46); a sequence of N tokens
+// is [11, s_1..s_{N-2}, 12] (:51, :56), so N counts the start and end and N - 2 symbols are
+// copied. The encoder reads it, the decoder reads the same sequence whole, and the loss compares
+// the decoder's outputs at positions 1..N-1 with tokens 2..N (label[2:end] vs probs[1:end-1],
+// :559-561; 1-indexed as Julia counts).
+//
 // Batches come from a counter-based generator keyed by (seed, step), so batch t is the same
 // whether or not the run was interrupted and resumed.
 #pragma once
@@ -31,6 +38,12 @@ inline constexpr std::int64_t kSymbols = 10;    // 1..10
 inline constexpr std::int64_t kVocab = 11;      // plus the separator 0
 inline constexpr std::int64_t kIgnore = -100;   // target that is not scored
 inline constexpr std::int64_t kMinPaperSeqLen = 3;  // room for [s, 0, s]
+
+// The notebook variant's vocabulary (LinTrans.jl:41-46).
+inline constexpr std::int64_t kNotebookVocab = 13;
+inline constexpr std::int64_t kNotebookStart = 11;
+inline constexpr std::int64_t kNotebookEnd = 12;
+inline constexpr std::int64_t kMinNotebookSeqLen = 3;  // room for [11, s, 12]
 
 // The paper protocol's copied lengths for sequence length seq_len: n in [min_n, max_n].
 struct PaperLayout {
@@ -50,10 +63,17 @@ struct Seq2SeqBatch {
   ember::Tensor tgt_out;  // (B, n + 1), ends with 0
 };
 
+struct NotebookBatch {
+  ember::Tensor tokens;   // (B, N): [11, s_1..s_{N-2}, 12], read by the encoder and, whole, by the decoder
+  ember::Tensor targets;  // (B, N - 1): tokens[:, 1:], scored against the decoder's outputs [:, :N-1]
+};
+
 // Batch `index` of the stream identified by seed, in the paper layout of length seq_len; n is
 // drawn per sequence from paper_layout(seq_len) (fixed_n > 0 fixes it, as evaluation does).
 LmBatch make_lm_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t seq_len,
                       std::int64_t fixed_n = 0);
 Seq2SeqBatch make_seq2seq_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t n);
+// n is the notebook's seq_len: tokens per sequence, start and end included (at least 3).
+NotebookBatch make_notebook_batch(std::uint64_t seed, std::uint64_t index, std::int64_t batch, std::int64_t n);
 
 }  // namespace copy_task

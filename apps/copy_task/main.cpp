@@ -14,6 +14,7 @@
 #include "data.h"
 #include "exit_codes.h"
 #include "hyperparameters.h"
+#include "notebook_model.h"
 #include "plots.h"
 #include "report.h"
 #include "run_folder.h"
@@ -44,6 +45,8 @@ std::string configuration_text(const Config& c) {
         "test: every {} steps, {} fresh batches, teacher-forced, no dropout -> test_metrics.csv\n"
         "evaluation: greedy generation of the n copied symbols after [s1..sn, 0], {} held-out sequences\n",
         layout.seq_len, kVocab, kSymbols, layout.min_n, layout.max_n, kTestEvery, kTestBatches, c.eval_sequences);
+  } else if (c.variant == Variant::Notebook) {
+    text += notebook_configuration_text(c);
   } else {
     text += fmt::format(
         "data: encoder reads [s1..sN], decoder reads [0, s1..sN] and emits [s1..sN, 0]; N in {{{}}}; vocabulary {}\n"

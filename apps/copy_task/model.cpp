@@ -1,7 +1,9 @@
-// The two protocols' models (see model.h).
+// The two protocols' models (see model.h); the seed notebook's is in notebook_model.cpp.
 #include "model.h"
 
+#include "accuracy.h"
 #include "data.h"
+#include "notebook_model.h"
 
 using namespace ember;
 
@@ -29,25 +31,6 @@ nn::TransformerConfig transformer_config(const Config& c, nn::AttentionKind kind
     t.final_norm = true;
   }
   return t;
-}
-
-// Accuracy of argmax(logits) on the targets that are not kIgnore.
-double scored_accuracy(const Tensor& logits, const Tensor& targets) {
-  NoGradGuard no_grad;
-  Tensor predicted = argmax(logits, -1);
-  Tensor scored = ne(targets, full({}, static_cast<double>(kIgnore), TensorOptions(kInt64, targets.device())));
-  double total = sum(scored).item<double>();
-  return total > 0 ? sum(mul(eq(predicted, targets), scored)).item<double>() / total : 0.0;
-}
-
-// Token and whole-sequence accuracy of generated (B, L) against expected (B, L).
-void add_accuracy(const Tensor& generated, const Tensor& expected, EvalResult& result, double& correct_tokens,
-                  double& total_tokens, double& exact) {
-  Tensor right = eq(generated, expected.to(generated.device()));
-  correct_tokens += sum(right).item<double>();
-  total_tokens += static_cast<double>(right.numel());
-  exact += sum(eq(sum(right, {1}), full({}, static_cast<double>(right.size(1)), kInt64))).item<double>();
-  result.sequences += generated.size(0);
 }
 
 class LmModel final : public CopyModel {
@@ -153,6 +136,7 @@ class Seq2SeqModel final : public CopyModel {
 
 std::unique_ptr<CopyModel> CopyModel::create(const Config& config, nn::AttentionKind kind, std::int64_t seq_len) {
   if (config.protocol == Protocol::Paper) return std::make_unique<LmModel>(config, kind, seq_len);
+  if (config.variant == Variant::Notebook) return make_notebook_copy_model(config, kind, seq_len);
   return std::make_unique<Seq2SeqModel>(config, kind, seq_len);
 }
 

@@ -1,6 +1,6 @@
-// The copy-task model of either protocol behind one interface: build it from the config, get
-// the loss of a training batch, evaluate by greedy generation, and make the batch the timing
-// sweep runs at a given sequence length.
+// The copy-task model of either protocol (and of the seed notebook's variant) behind one
+// interface: build it from the config, get the loss of a training batch, evaluate by greedy
+// generation, and make the batch the timing sweep runs at a given sequence length.
 #pragma once
 
 #include <atomic>
@@ -17,7 +17,7 @@ struct BatchResult {
 };
 
 struct EvalResult {
-  double token_acc = 0;  // over generated tokens (paper: the copy; seed: the copy and its closing separator)
+  double token_acc = 0;  // over generated tokens (paper: the copy; seed: the copy and its closing separator or end)
   double exact_acc = 0;  // fraction of sequences generated entirely right
   std::int64_t sequences = 0;
   bool interrupted = false;  // stop was requested before every sequence was generated
@@ -26,14 +26,16 @@ struct EvalResult {
 class CopyModel {
  public:
   virtual ~CopyModel() = default;
-  // For seq_len: the paper protocol's sequence length L, or the seed protocol's copied length.
+  // For seq_len: the paper protocol's sequence length L, the seed protocol's copied length, or the
+  // notebook variant's tokens per sequence N (start and end included).
   static std::unique_ptr<CopyModel> create(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len);
 
   virtual ember::nn::Module& module() = 0;
   // Training batch `index` of the stream seeded by data_seed.
   virtual BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) = 0;
-  // Greedy generation (RNN state for linear attention, KV cache for softmax) on held-out data,
-  // one batch at a time; returns early, marked interrupted, once `stop` is set.
+  // Greedy generation (RNN state for linear attention, KV cache for softmax; the notebook variant
+  // re-runs its non-causal decoder on the prefix) on held-out data, one batch at a time; returns
+  // early, marked interrupted, once `stop` is set.
   virtual EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) = 0;
   // Loss of one random batch whose sequences are n tokens long (the sweep times fwd + bwd of it).
   virtual ember::Tensor sweep_loss(std::int64_t n, std::int64_t batch) = 0;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "model.h"
+#include "notebook_model.h"  // notebook_attention_heads
 #include "optimization.h"
 
 using namespace ember;
@@ -137,7 +138,10 @@ SweepResult run_sweep(const Config& config, const std::string& csv_path, const s
           nn::AttentionOptions options;
           options.kind = kind;
           options.causal = causal;
-          nn::MultiHeadAttention attention(config.d_model, config.heads, options);
+          // The notebook's linear attention runs heads^2 sub-heads (notebook_model.h).
+          const std::int64_t heads =
+              config.variant == Variant::Notebook ? notebook_attention_heads(config.heads, kind) : config.heads;
+          nn::MultiHeadAttention attention(config.d_model, heads, options);
           attention.to(config.device);
           Tensor x = randn({B, n, config.d_model}).to(config.device).requires_grad_();
           row.seconds = median_step_seconds([&] {

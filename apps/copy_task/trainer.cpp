@@ -83,6 +83,8 @@ nn::Metadata run_identity(const Config& c, const RunId& run) {
     identity["paper_layout"] = "L tokens, n in [L/4, (L-1)/2 - 1], scored n-1..2n-1";
     identity["paper_model"] = "half-width token embedding + half-width sinusoid, final LayerNorm";
   }
+  // Text-variant checkpoints, like those written before --variant, carry no variant entry.
+  if (c.variant == Variant::Notebook) identity["variant"] = choice_name(c.variant);
   return identity;
 }
 

@@ -1,6 +1,7 @@
 // The paper protocol's batches against the authors' causal-copy/main.py, written out by hand:
 // the copied length range, the [s, 0, s, 0...] layout without a leading separator, the padding
 // to a fixed length, and the loss mask (targets n-1 .. 2n-1: the first separator and the copy).
+// Also the seed notebook's layout (LinTrans.jl): [11, s, 12], scored from its second token on.
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -76,4 +77,23 @@ TEST_CASE("copy task: full-scale paper batches are 128 tokens with n in 32..62")
   }
   CHECK(scored == batch.scored);
   CHECK(shortest < longest);  // n is drawn per sequence
+}
+
+TEST_CASE("copy task: a notebook batch of N = 6 tokens copies 4 symbols between start 11 and end 12") {
+  NotebookBatch batch = make_notebook_batch(/*seed=*/3, /*index=*/7, /*batch=*/2, /*n=*/6);
+  REQUIRE(batch.tokens.shape() == Shape{2, 6});
+  REQUIRE(batch.targets.shape() == Shape{2, 5});
+  for (std::int64_t b = 0; b < 2; ++b) {
+    const Row x = row(batch.tokens, b), y = row(batch.targets, b);
+    const std::int64_t s1 = x[1], s2 = x[2], s3 = x[3], s4 = x[4];
+    for (std::int64_t s : {s1, s2, s3, s4}) CHECK((s >= 1 && s <= kSymbols));
+    // The encoder and the decoder both read x; decoder output t (0-based, t = 0..4) is scored
+    // against y[t] = x[t + 1]: LinTrans.jl's label[2:end] against probs[1:end-1].
+    CHECK(x == Row{11, s1, s2, s3, s4, 12});
+    CHECK(y == Row{s1, s2, s3, s4, 12});
+  }
+  // Deterministic in (seed, index): the same batch again, another one at the next index.
+  CHECK(row(make_notebook_batch(3, 7, 2, 6).tokens, 1) == row(batch.tokens, 1));
+  CHECK(row(make_notebook_batch(3, 8, 8, 64).tokens, 0) != row(make_notebook_batch(3, 7, 8, 64).tokens, 0));
+  CHECK_THROWS(make_notebook_batch(3, 0, 2, 2));  // no room for a symbol
 }
