@@ -4,6 +4,7 @@
 #include "hyperparameters.h"
 
 #include "data.h"
+#include "notebook_model.h"  // the notebook's constants
 #include "trainer.h"  // kTestEvery, kTestBatches
 
 namespace copy_task {
@@ -148,6 +149,64 @@ std::vector<HyperparameterRow> seed_rows(const Config& c) {
   };
 }
 
+// Against LinTrans.jl (@b9321f6) and the Transformers.jl files it includes (notebook_model.h).
+std::vector<HyperparameterRow> notebook_rows(const Config& c) {
+  const std::string layers = fmt::format("{} + {} built, encoder runs {}", c.layers, c.layers,
+                                         std::min(c.layers, kNotebookEncoderLayersRun)),
+                    heads = std::to_string(c.heads), d_model = std::to_string(c.d_model),
+                    linear_heads = fmt::format("{} of {}", c.heads * c.heads, c.d_model / (c.heads * c.heads)),
+                    d_ff = std::to_string(c.d_ff), batch = std::to_string(c.batch), steps = std::to_string(c.steps),
+                    lr = number(c.lr), lengths = fmt::format("{}", fmt::join(c.seq_lens, ", "));
+  return {
+      {"model", "encoder-decoder, the notebook's blocks", "encoder-decoder (Transformer_mod)", "DM LinTrans.jl:484-507",
+       ""},
+      {"layers", layers, "4 + 4 built, encoder runs 2", "DM LinTrans.jl:484-507,515-522",
+       scaled(c, layers, "4 + 4 built, encoder runs 2")},
+      {"heads", heads, "8", "DM LinTrans.jl:484", scaled(c, heads, "8")},
+      {"d_model", d_model, "512", "DM LinTrans.jl:75,484", scaled(c, d_model, "512")},
+      {"linear attention heads", linear_heads, "64 of 8 (each head split in 8)", "DM LinTrans.jl:158-166",
+       scaled(c, linear_heads, "64 of 8")},
+      {"d_ff", d_ff, "1024", "DM LinTrans.jl:484,498", scaled(c, d_ff, "1024")},
+      {"embedding", "one 13 x d_model table for both stacks, N(0, 1), x 1/sqrt(d_model)",
+       "one 13 x 512 table for both stacks, N(0, 1), x 1/sqrt(512)", "DM LinTrans.jl:84,516,526; embed.jl:15,25", ""},
+      {"position encoding", "sinusoid of positions 1, 2, ..., added, trained", "sinusoid of positions 1, 2, ..., added, trained",
+       "DM position_embed.jl:13-30; LinTrans.jl:85,568", ""},
+      {"dropout", number(c.dropout) + " on sublayer outputs", "0.1 on sublayer outputs", "DM LinTrans.jl:216,375,434",
+       scaled(c, number(c.dropout), "0.1")},
+      {"attention dropout", "softmax weights only", "none in linattention; softmax block drops weights",
+       "DM LinTrans.jl:123,139", ""},
+      {"feed-forward activation", "ReLU (encoder), elu(x)+1 (decoder)", "ReLU (encoder), elu(x)+1 (decoder)",
+       "DM LinTrans.jl:375,498-507", ""},
+      {"normalisation", "post-norm, no final LayerNorm", "post-norm, no final LayerNorm", "DM LinTrans.jl:384-393,445-460",
+       ""},
+      {"feature map", "elu(x)+1, as exp(x) for x < 0", "elu(x)+1 (nelu)", "DM LinTrans.jl:99,164-165", ""},
+      {"linear attention eps", number(kNotebookLinearEps) + ", added to phi(q).sum phi(k)",
+       "1e-08, added to sum phi(k)", "DM LinTrans.jl:175", "Ember's MultiHeadAttention adds eps to the denominator"},
+      {"decoder self-attention", "not causal (the target leaks)", "not causal: mask ignored", "DM LinTrans.jl:119-123",
+       "reproduced on purpose"},
+      {"vocabulary", "13: 0 unknown, 1..10, 11 start, 12 end", "13: 0 unknown, 1..10, 11 start, 12 end",
+       "DM LinTrans.jl:41-46", ""},
+      {"sequence N", lengths + " tokens, N - 2 symbols copied", "8, 16, 32, 64 tokens, N - 2 symbols copied",
+       "DM LinTrans.jl:35,51,56", scaled(c, lengths, "8, 16, 32, 64")},
+      {"layout", "encoder and decoder read [11, s, 12]; outputs 1..N-1 scored on tokens 2..N",
+       "encoder and decoder read [11, s, 12]; outputs 1..N-1 scored on tokens 2..N", "DM LinTrans.jl:559-561", ""},
+      {"loss", "cross entropy, smoothing 1e-6, summed over the batch / positions",
+       "cross entropy, smoothing 1e-6, summed over the batch / positions",
+       "DM LinTrans.jl:542-547,561; Transformer/loss.jl:34-36",
+       "Ember's smoothing gives the true class 1e-6/13 more"},
+      {"initialisation", "Linear: Glorot uniform, zero bias", "Dense: Glorot uniform, zero bias", "Flux defaults", ""},
+      {"batch", batch, "8", "DM LinTrans.jl:34", scaled(c, batch, "8")},
+      {"optimizer", choice_name(c.optimizer) + ", betas 0.9/0.999, eps 1e-8", "ADAM, betas 0.9/0.999, eps 1e-8",
+       "DM LinTrans.jl:115", ""},
+      {"learning rate", lr, "0.0001", "DM LinTrans.jl:115", scaled(c, lr, "0.0001")},
+      {"steps", steps, "3000", "DM LinTrans.jl:33,576", scaled(c, steps, "3000")},
+      {"greedy evaluation", fmt::format("{} held-out sequences, decoder re-run on the prefix", c.eval_sequences),
+       "none (train! never called in the committed notebook)", "DM LinTrans.jl:573-590,613",
+       "Ember adds it: it shows the leak"},
+      {"seed", std::to_string(c.seed), "none", "-", "Ember runs are reproducible"},
+  };
+}
+
 std::string cell(const std::string& text) {
   std::string out;
   for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
@@ -157,15 +216,16 @@ std::string cell(const std::string& text) {
 }  // namespace
 
 std::vector<HyperparameterRow> hyperparameter_rows(const Config& config) {
-  return config.protocol == Protocol::Paper ? paper_rows(config) : seed_rows(config);
+  if (config.protocol == Protocol::Paper) return paper_rows(config);
+  return config.variant == Variant::Notebook ? notebook_rows(config) : seed_rows(config);
 }
 
 std::string hyperparameter_table(const Config& config) {
-  const bool paper = config.protocol == Protocol::Paper;
-  std::string md = fmt::format("| setting | Ember ({} {}) | {} | where | departure or addition |\n"
+  const bool paper = config.protocol == Protocol::Paper, notebook = config.variant == Variant::Notebook;
+  std::string md = fmt::format("| setting | Ember ({} {}{}) | {} | where | departure or addition |\n"
                                "| --- | --- | --- | --- | --- |\n",
-                               choice_name(config.protocol), choice_name(config.scale),
-                               paper ? "authors' code" : "seed's text");
+                               choice_name(config.protocol), choice_name(config.scale), notebook ? " notebook" : "",
+                               paper ? "authors' code" : notebook ? "seed's notebook" : "seed's text");
   for (const HyperparameterRow& r : hyperparameter_rows(config))
     md += fmt::format("| {} | {} | {} | {} | {} |\n", cell(r.setting), cell(r.ember), cell(r.source), cell(r.where),
                       cell(r.note));

@@ -3,7 +3,8 @@
 //
 // Sources: the paper protocol replicates the authors' experiment code (idiap/linear-transformer-
 // experiments, causal-copy/, and the fast-transformers defaults it inherits); the seed protocol
-// replicates the seed study's text (jbergner1/DM2022-LinearTransformers, Article/bericht.tex).
+// replicates the seed study's text (jbergner1/DM2022-LinearTransformers, Article/bericht.tex) and
+// `--variant notebook` what the study's notebook (LinTrans.jl) actually ran.
 // `copy_task --print-config` prints this table; README.md holds the full-scale tables verbatim,
 // and tests/copy_task/config_table.sh checks that they agree.
 #pragma once

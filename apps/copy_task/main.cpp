@@ -85,7 +85,7 @@ int run(const Config& config) {
       }
     }
   }
-  write_eval_csv(config.out + "/eval.csv", runs);
+  write_eval_csv(config.out + "/eval.csv", config, runs);
   std::vector<TimingRow> timing;
   if (config.sweep) {
     SweepResult sweep = run_sweep(config, config.out + "/timing.csv", stop_requested());

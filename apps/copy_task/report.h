@@ -16,7 +16,7 @@
 
 namespace copy_task {
 
-void write_eval_csv(const std::string& path, const std::vector<RunResult>& runs);
+void write_eval_csv(const std::string& path, const Config& config, const std::vector<RunResult>& runs);
 
 // The runs of one (attention kind, N): one per seed, in training order.
 struct SeedGroup {
