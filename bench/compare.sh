@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs Ember's benchmarks and PyTorch's reference side by side in one invocation (each point:
-# Ember, then PyTorch, on the same shapes and thread count), stores the CSV under
-# bench/results/<date>-<host>-<mode>/ and prints Ember/PyTorch ratios.
-#   bench/compare.sh quick   # ~5 minutes on 2 cores
+# Ember, then a current PyTorch 2.x, then Debian's PyTorch 1.13, on the same shapes and thread
+# count), stores the CSV under bench/results/<date>-<host>-<mode>/ and prints the Ember/PyTorch
+# ratios against both. PyTorch 2.x (its fused SDPA is the reference for softmax attention) is the
+# pinned PyPI build in .venv-bench/, 1.13 is python3-torch; `scripts/install-deps.sh --bench` sets
+# up both.
+#   bench/compare.sh quick   # ~5 minutes on 2 cores with one PyTorch; the second adds its share
 #   bench/compare.sh full    # the numbers for the performance targets (long sequences too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +21,11 @@ mkdir -p "$out"
 raw="$out/raw.csv"
 echo "impl,op,kind,causal,B,H,N,D,seconds,peak_rss_bytes,gflops" > "$raw.tmp"
 ember() { ./build/bench/ember_bench "$@" --threads "$threads" --no-header 2> /dev/null; }
-torchref() { /usr/bin/python3 bench/torch_reference.py "$@" --threads "$threads" --no-header 2> /dev/null; }
-both() { ember "$@" >> "$raw.tmp"; torchref "$@" >> "$raw.tmp"; }
+torch2=.venv-bench/bin/python  # PyTorch 2.x from PyPI, pinned in bench/requirements-torch2.txt
+torch1=/usr/bin/python3        # Debian's python3-torch 1.13
+torchref() { "$1" bench/torch_reference.py "${@:2}" --threads "$threads" --no-header 2> /dev/null; }
+torchrefs() { torchref "$torch2" "$@"; torchref "$torch1" "$@"; }
+both() { ember "$@" >> "$raw.tmp"; torchrefs "$@" >> "$raw.tmp"; }
 
 if [ "$mode" = quick ]; then
   softmax_n=(512 1024 2048); linear_n=(128 1024 4096); positions=64,16384
@@ -33,7 +39,7 @@ done
 for n in "${linear_n[@]}"; do
   # PyTorch's chunked formulation is a Python loop over chunks: skip it past 16384.
   ember attention --kind linear --causal --n "$n" >> "$raw.tmp"
-  [ "$n" -le 16384 ] && torchref attention --kind linear --causal --n "$n" >> "$raw.tmp"
+  [ "$n" -le 16384 ] && torchrefs attention --kind linear --causal --n "$n" >> "$raw.tmp"
 done
 ember attention --kind softmax --causal --n 128 >> "$raw.tmp"
 for kind in softmax linear; do
@@ -43,11 +49,12 @@ for kind in softmax linear; do
 done
 mv "$raw.tmp" "$raw"
 {
-  echo "# Ember vs PyTorch, $mode run"
+  echo "# Ember vs PyTorch 2.x and 1.13, $mode run"
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); commit: $(git rev-parse --short HEAD); host: $(hostname -s)"
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads: $threads (OMP_NUM_THREADS)"
-  echo "- PyTorch: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (Debian python3-torch, CPU)"
+  echo "- PyTorch 2.x: $("$torch2" bench/torch_reference.py about) (PyPI, .venv-bench/, CPU)"
+  echo "- PyTorch 1.13: $("$torch1" bench/torch_reference.py about) (Debian python3-torch, CPU)"
   echo
   /usr/bin/python3 bench/ratios.py "$raw"
 } > "$out/summary.md"

@@ -1,24 +1,37 @@
 #!/usr/bin/env python3
 """PyTorch side of Ember's benchmarks: the same subcommands, shapes, semantics and CSV columns as
-ember_bench (impl = torch), so bench/compare.sh can take ratios from one interleaved run.
+ember_bench, so bench/compare.sh can take ratios from one interleaved run. The impl column names the
+version, "torch<major>.<minor>" (torch2.15, torch1.13), as compare.sh runs two: a current PyTorch 2.x
+from PyPI (.venv-bench/, set up by `scripts/install-deps.sh --bench`) and Debian's python3-torch 1.13.
 
-PyTorch 1.13 (Debian's python3-torch) has no fused scaled_dot_product_attention, so there softmax
-attention is the standard unfused formula (PyTorch >= 2.0, as on the GPU machine, uses its SDPA);
-causal linear attention is the same chunked algorithm as Ember's kernel written in torch ops (the
-naive prefix-sum form would need N x D x M memory).
-Run with Debian's interpreter: /usr/bin/python3 bench/torch_reference.py attention --kind linear
+Softmax attention is PyTorch's F.scaled_dot_product_attention where it exists (>= 2.0: the
+reference; the training step's nn.MultiheadAttention calls it too); PyTorch 1.13 has none, so there
+it is the standard unfused formula (three GEMMs and a softmax). stderr and the `about` subcommand
+say which. Causal linear attention is the same chunked algorithm as Ember's kernel written in torch
+ops (the naive prefix-sum form would need N x D x M memory).
+  .venv-bench/bin/python bench/torch_reference.py attention --kind softmax --causal --n 512
+  /usr/bin/python3 bench/torch_reference.py attention --kind linear
+  .venv-bench/bin/python bench/torch_reference.py about
 """
 import argparse
 import math
+import os
+import re
 import resource
 import statistics
 import sys
 import time
+import warnings
 
+# The PyPI wheel warns at import when NumPy is absent; .venv-bench leaves it out (nothing here uses it).
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 import torch
 import torch.nn.functional as F
 
 HEADER = "impl,op,kind,causal,B,H,N,D,seconds,peak_rss_bytes,gflops"
+IMPL = "torch" + ".".join(torch.__version__.split(".")[:2])  # "2.15.0+cu132" -> torch2.15
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+SOFTMAX_PATH = "F.scaled_dot_product_attention" if HAS_SDPA else "unfused (QK^T, masked_fill, softmax, @V)"
 
 
 def median_seconds(fn, warmup, repeats):
@@ -34,7 +47,8 @@ def median_seconds(fn, warmup, repeats):
 
 def row(op, kind, causal, B, H, N, D, seconds, flops):
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"torch,{op},{kind},{int(causal)},{B},{H},{N},{D},{seconds:.6g},{rss},{flops / seconds / 1e9:.4g}", flush=True)
+    print(f"{IMPL},{op},{kind},{int(causal)},{B},{H},{N},{D},{seconds:.6g},{rss},{flops / seconds / 1e9:.4g}",
+          flush=True)
 
 
 def causal_linear_chunked(q, k, v, eps=1e-6, chunk=64):
@@ -54,7 +68,7 @@ def causal_linear_chunked(q, k, v, eps=1e-6, chunk=64):
 
 
 def attention(kind, causal, q, k, v):
-    if kind == "softmax" and hasattr(F, "scaled_dot_product_attention"):
+    if kind == "softmax" and HAS_SDPA:
         return F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # PyTorch >= 2.0: fused
     if kind == "linear":
         if causal:
@@ -216,6 +230,17 @@ def cmd_generate(a):
             row("generate_token", a.kind, True, 1, H, position, d, seconds, 0)
 
 
+def cmd_about(a):
+    """One markdown-ready line for a results header: version, impl label, interpreter, softmax path, BLAS."""
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    blas = blas.group(1) if blas else "?"
+    if blas == "generic":  # Debian's build links libblas.so.3, whichever the alternatives select
+        mapped = sorted({line.split()[-1] for line in open("/proc/self/maps") if "libblas" in line})
+        blas = ", ".join(os.path.realpath(m) for m in mapped) or blas
+    print(f"PyTorch {torch.__version__} (impl {IMPL}, {sys.executable}): softmax attention {SOFTMAX_PATH}; "
+          f"BLAS {blas}; oneDNN {torch.backends.mkldnn.is_available()}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -248,10 +273,13 @@ def main():
     s.add_argument("--d-model", type=int, default=512); s.add_argument("--heads", type=int, default=8)
     s.add_argument("--tokens", type=int, default=16)
     s.add_argument("--positions", type=ints, default=[64, 1024, 16384, 65536])
+    sub.add_parser("about", help="print the version, the impl label and the softmax attention path")
     a = p.parse_args()
+    if a.command == "about":
+        return cmd_about(a)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    print(f"threads: {torch.get_num_threads()}", file=sys.stderr)
+    print(f"{IMPL} threads: {torch.get_num_threads()}; --kind softmax: {SOFTMAX_PATH}", file=sys.stderr)
     if not a.no_header:
         print(HEADER)
     {"attention": cmd_attention, "gemm": cmd_gemm, "train": cmd_train, "generate": cmd_generate}[a.command](a)
