@@ -2,7 +2,7 @@
 # How Ember degrades on a busy machine: the same 2-thread copy-task run (150 steps of the small
 # default, no sweep) alone and beside one busy process, and per-token generation alone, for each
 # OpenMP wait setting: libgomp's own default (GOMP_SPINCOUNT=300000, what Ember ran with before it
-# set its default), Ember's default (nothing set: apply_openmp_wait_defaults picks 10000), and
+# set its default), Ember's default (nothing set: apply_runtime_defaults picks 10000), and
 # OMP_WAIT_POLICY=passive. Prints CSV and writes it to bench/results/<date>-openmp-contention/.
 #   bench/contention.sh [build dir, default build]
 set -euo pipefail

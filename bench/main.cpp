@@ -9,7 +9,7 @@
 #include "bench.h"
 
 int main(int argc, char** argv) {
-  ember::apply_openmp_wait_defaults(argv);  // may re-execute this program once (core/threads.h)
+  ember::apply_runtime_defaults(argv);  // may re-execute this program once (ops/runtime_defaults.h)
   CLI::App app{"Ember benchmarks (CSV on stdout)"};
   app.require_subcommand(1);
   ember::bench::add_attention_command(app);

@@ -2,9 +2,7 @@
 #include "core/threads.h"
 
 #include <omp.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <thread>
 
 #include "core/error.h"
@@ -25,13 +23,5 @@ void set_num_threads(int threads) {
 }
 
 int get_num_threads() { return omp_get_max_threads(); }
-
-void apply_openmp_wait_defaults(char** argv) {
-  if (argv == nullptr || argv[0] == nullptr) return;
-  if (std::getenv("GOMP_SPINCOUNT") != nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("GOMP_SPINCOUNT", "10000", /*overwrite=*/0) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only when it failed: carry on with the defaults
-  unsetenv("GOMP_SPINCOUNT");
-}
 
 }  // namespace ember

@@ -30,6 +30,7 @@
 #include "ops/shape_ops.h"
 #include "ops/softmax.h"
 #include "ops/view.h"
+#include "ops/runtime_defaults.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
 #include "nn/loss.h"

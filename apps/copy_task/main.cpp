@@ -102,7 +102,7 @@ int run(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ember::apply_openmp_wait_defaults(argv);  // may re-execute this program once (core/threads.h)
+  ember::apply_runtime_defaults(argv);  // may re-execute this program once (ops/runtime_defaults.h)
   std::optional<Config> config;
   try {
     int exit_code = kSuccess;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# copy_task runs with Ember's OpenMP wait default (core/threads.h, apply_openmp_wait_defaults):
+# copy_task runs with Ember's OpenMP wait default (ops/runtime_defaults.h, apply_runtime_defaults):
 # with neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY set, the running process (the same process id,
 # re-executed) has GOMP_SPINCOUNT=10000 in its environment; a value the user set is kept as it
 # is, and OMP_WAIT_POLICY set by the user means no GOMP_SPINCOUNT is added.
