@@ -57,6 +57,9 @@ const std::map<std::string, std::string>& not_ops() {
       {"binary_op", "the binary kernel without autograd, for backward formulas; reached through them"},
       {"causal_linear_attention_forward", "the chunkwise CUDA-shaped algorithm (test_linear_attention_chunkwise.cpp)"},
       {"causal_linear_attention_backward", "the chunkwise CUDA-shaped algorithm (test_linear_attention_chunkwise.cpp)"},
+      {"apply_runtime_defaults", "process start-up, no tensors (tests/copy_task/openmp_defaults.sh)"},
+      {"better_openblas_core", "process start-up, no tensors (test_runtime_defaults.cpp)"},
+      {"detected_cpu_features", "process start-up, no tensors (used by apply_runtime_defaults)"},
   };
   return list;
 }
