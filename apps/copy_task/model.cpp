@@ -52,27 +52,16 @@ class LmModel final : public CopyModel {
   }
 
   EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) override {
-    EvalResult result;
-    double correct = 0, total = 0, exact = 0;
     const PaperLayout layout = paper_layout(seq_len_);
     const std::int64_t lengths = layout.max_n - layout.min_n + 1;
-    const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
-    for (std::int64_t k = 0; k < batches; ++k) {
-      if (stop.load()) {
-        result.interrupted = true;
-        return result;
-      }
+    return evaluate_batches(sequences, config_.batch, stop, [&](std::int64_t k, std::int64_t batches) {
       // Copied lengths spread evenly over the trained range, one length per batch.
       const std::int64_t n = layout.min_n + k * lengths / batches;
-      LmBatch batch = make_lm_batch(eval_seed, k, config_.batch, seq_len_, n);
+      LmBatch batch = make_lm_batch(eval_seed, static_cast<std::uint64_t>(k), config_.batch, seq_len_, n);
       Tensor prompt = batch.inputs.narrow(1, 0, n + 1);  // [s, 0]
-      Tensor expected = batch.inputs.narrow(1, 0, n);     // s: the closing separator is not trained
       Tensor out = nn::generate_greedy(model_, prompt.to(config_.device), n);
-      add_accuracy(out.narrow(1, n + 1, n), expected, result, correct, total, exact);
-    }
-    result.token_acc = correct / total;
-    result.exact_acc = exact / static_cast<double>(result.sequences);
-    return result;
+      return Generated{out.narrow(1, n + 1, n), batch.inputs.narrow(1, 0, n)};  // s: no closing separator
+    });
   }
 
   Tensor sweep_loss(std::int64_t n, std::int64_t batch) override {
@@ -103,21 +92,10 @@ class Seq2SeqModel final : public CopyModel {
   }
 
   EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) override {
-    EvalResult result;
-    double correct = 0, total = 0, exact = 0;
-    const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
-    for (std::int64_t k = 0; k < batches; ++k) {
-      if (stop.load()) {
-        result.interrupted = true;
-        return result;
-      }
-      Seq2SeqBatch batch = make_seq2seq_batch(eval_seed, k, config_.batch, n_);
-      Tensor out = nn::generate_greedy(model_, batch.src.to(config_.device), 0, n_ + 1);
-      add_accuracy(out, batch.tgt_out, result, correct, total, exact);
-    }
-    result.token_acc = correct / total;
-    result.exact_acc = exact / static_cast<double>(result.sequences);
-    return result;
+    return evaluate_batches(sequences, config_.batch, stop, [&](std::int64_t k, std::int64_t) {
+      Seq2SeqBatch batch = make_seq2seq_batch(eval_seed, static_cast<std::uint64_t>(k), config_.batch, n_);
+      return Generated{nn::generate_greedy(model_, batch.src.to(config_.device), 0, n_ + 1), batch.tgt_out};
+    });
   }
 
   Tensor sweep_loss(std::int64_t n, std::int64_t batch) override {

@@ -198,14 +198,7 @@ class NotebookCopyModel final : public CopyModel {
     NoGradGuard no_grad;
     const bool was_training = model_.is_training();
     model_.eval();
-    EvalResult result;
-    double correct = 0, total = 0, exact = 0;
-    const std::int64_t batches = (sequences + config_.batch - 1) / config_.batch;
-    for (std::int64_t k = 0; k < batches; ++k) {
-      if (stop.load()) {
-        result.interrupted = true;
-        break;
-      }
+    EvalResult result = evaluate_batches(sequences, config_.batch, stop, [&](std::int64_t k, std::int64_t) {
       NotebookBatch batch = make_notebook_batch(eval_seed, static_cast<std::uint64_t>(k), config_.batch, n_);
       Tensor tokens = batch.tokens.to(config_.device);
       Tensor memory = model_.encode(tokens);
@@ -215,12 +208,9 @@ class NotebookCopyModel final : public CopyModel {
         Tensor next = argmax(logits.narrow(1, t - 1, 1), -1);  // (B, 1)
         prefix = cat({prefix, next}, 1);
       }
-      add_accuracy(prefix.narrow(1, 1, n_ - 1), batch.targets, result, correct, total, exact);
-    }
+      return Generated{prefix.narrow(1, 1, n_ - 1), batch.targets};
+    });
     model_.train(was_training);
-    if (result.interrupted) return result;
-    result.token_acc = correct / total;
-    result.exact_acc = exact / static_cast<double>(result.sequences);
     return result;
   }
 
