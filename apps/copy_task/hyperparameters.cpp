@@ -19,6 +19,18 @@ std::string scaled(const Config& c, const std::string& ember, const std::string&
   return c.scale == Scale::Small ? "scaled down (--scale small)" : "set by a flag";
 }
 
+// A row whose note is only "scaled down" or "set by a flag" when Ember's value differs.
+HyperparameterRow sized(const Config& c, std::string setting, std::string ember, std::string source,
+                        std::string where) {
+  std::string note = scaled(c, ember, source);
+  return {std::move(setting), std::move(ember), std::move(source), std::move(where), std::move(note)};
+}
+
+// The lr schedule of either protocol, in the words the sources use.
+std::string schedule_text(const Config& c) {
+  return c.lr_drop_step > 0 ? fmt::format("x{} once, after step {}", c.lr_drop_factor, c.lr_drop_step) : "constant";
+}
+
 std::vector<HyperparameterRow> paper_rows(const Config& c) {
   const PaperLayout layout = paper_layout(c.seq_lens.front());
   const std::string layers = std::to_string(c.layers), heads = std::to_string(c.heads),
@@ -29,22 +41,19 @@ std::vector<HyperparameterRow> paper_rows(const Config& c) {
                     n_range = fmt::format("{}..{}", layout.min_n, layout.max_n);
   const std::string dropout = number(c.dropout), lr = number(c.lr), wd = number(c.weight_decay),
                     clip = c.clip_per_tensor > 0 ? number(c.clip_per_tensor) : "none";
-  const std::string schedule = c.lr_drop_step > 0 ? fmt::format("x{} once, after step {}", c.lr_drop_factor,
-                                                                c.lr_drop_step)
-                                                  : "constant";
+  const std::string schedule = schedule_text(c);
   const std::string token_embedding = fmt::format("{} x {}, N(0, 1) init, unscaled", kVocab, half);
   const std::string optimizer = c.optimizer == OptimizerKind::RAdam ? "RAdam, betas 0.9/0.999, eps 1e-8"
                                                                     : "Adam, betas 0.9/0.999, eps 1e-8";
   return {
       {"model", "decoder-only CausalLM, causal self-attention", "decoder-only stack with a causal mask",
        "LTE main.py:106-109,121-122", ""},
-      {"layers", layers, "4", "LTE utils.py:58; paper 4.1.1", scaled(c, layers, "4")},
-      {"heads", heads, "8", "LTE utils.py:64; paper 4.1.1", scaled(c, heads, "8")},
-      {"head dim", head_dim, "32", "LTE utils.py:70", scaled(c, head_dim, "32")},
-      {"d_model", d_model, "256", "LTE main.py:250 (heads x d_query)", scaled(c, d_model, "256")},
-      {"d_ff", d_ff, "1024", "LTE main.py:94 (4 x d_model)", scaled(c, d_ff, "1024")},
-      {"token embedding", token_embedding, "11 x 128, N(0, 1) init, unscaled", "LTE main.py:86-89,119",
-       scaled(c, token_embedding, "11 x 128, N(0, 1) init, unscaled")},
+      sized(c, "layers", layers, "4", "LTE utils.py:58; paper 4.1.1"),
+      sized(c, "heads", heads, "8", "LTE utils.py:64; paper 4.1.1"),
+      sized(c, "head dim", head_dim, "32", "LTE utils.py:70"),
+      sized(c, "d_model", d_model, "256", "LTE main.py:250 (heads x d_query)"),
+      sized(c, "d_ff", d_ff, "1024", "LTE main.py:94 (4 x d_model)"),
+      sized(c, "token embedding", token_embedding, "11 x 128, N(0, 1) init, unscaled", "LTE main.py:86-89,119"),
       {"position encoding", fmt::format("sinusoid, {} wide, concatenated after the token embedding", half),
        "sinusoid, 128 wide, concatenated after the token embedding", "LTE main.py:54-70,82-85",
        scaled(c, half, "128")},
@@ -68,7 +77,7 @@ std::vector<HyperparameterRow> paper_rows(const Config& c) {
       {"initialisation", "PyTorch's defaults", "PyTorch's defaults", "no init code in LTE or FT", ""},
       {"vocabulary", "11: symbols 1..10, 0 = separator and padding", "11: symbols 1..10, 0 = separator and padding",
        "LTE main.py:39,87,203", ""},
-      {"sequence length", seq_len, "128", "LTE main.py:197; paper 4.1.1", scaled(c, seq_len, "128")},
+      sized(c, "sequence length", seq_len, "128", "LTE main.py:197; paper 4.1.1"),
       {"copied length n", n_range + ", uniform per sequence", "32..62, uniform per sequence", "LTE main.py:38",
        scaled(c, n_range, "32..62")},
       {"layout", "[s, 0, s, 0 ... 0], target = input shifted left", "[s, 0, s, 0 ... 0], target = input shifted left",
@@ -77,7 +86,7 @@ std::vector<HyperparameterRow> paper_rows(const Config& c) {
        "targets n-1 .. 2n-1 (first separator and the copy)", "LTE main.py:48", ""},
       {"loss and accuracy", "sum(mask CE) / sum(mask) over the batch", "sum(mask CE) / sum(mask) over the batch",
        "LTE main.py:137-138", ""},
-      {"batch", batch, "64", "LTE main.py:216; paper 4.1.1", scaled(c, batch, "64")},
+      sized(c, "batch", batch, "64", "LTE main.py:216; paper 4.1.1"),
       {"optimizer", optimizer, "RAdam, betas 0.9/0.999, eps 1e-8", "LTE utils.py:42; radam.py:14",
        c.optimizer == OptimizerKind::RAdam ? "" : "set by --optimizer"},
       {"RAdam warm-up", "momentum-SGD steps while rho_t <= 5 (steps 1-5)",
@@ -86,10 +95,9 @@ std::vector<HyperparameterRow> paper_rows(const Config& c) {
        "LTE utils.py:34; radam.py:117-125", scaled(c, wd, "0.01")},
       {"gradient clipping", clip + ", each parameter's norm on its own", "1, each parameter's norm on its own",
        "LTE radam.py:14,70-72", scaled(c, clip, "1")},
-      {"learning rate", lr, "0.001", "LTE utils.py:28; paper 4.1.1", scaled(c, lr, "0.001")},
-      {"lr schedule", schedule, "x0.1 once, after step 3000", "LTE main.py:220-223,288-297; paper 4.1.1",
-       scaled(c, schedule, "x0.1 once, after step 3000")},
-      {"steps", steps, "10000", "LTE main.py:146,210 (100 epochs x 100 steps)", scaled(c, steps, "10000")},
+      sized(c, "learning rate", lr, "0.001", "LTE utils.py:28; paper 4.1.1"),
+      sized(c, "lr schedule", schedule, "x0.1 once, after step 3000", "LTE main.py:220-223,288-297; paper 4.1.1"),
+      sized(c, "steps", steps, "10000", "LTE main.py:146,210 (100 epochs x 100 steps)"),
       {"test", fmt::format("every {} steps, {} fresh batches, teacher-forced, no dropout", kTestEvery, kTestBatches),
        "every 100 steps, 20 fresh batches, teacher-forced, no dropout", "LTE main.py:146,160-183,294", ""},
       {"greedy evaluation", fmt::format("{} held-out sequences, generated (RNN state / KV cache)", c.eval_sequences),
@@ -105,16 +113,14 @@ std::vector<HyperparameterRow> seed_rows(const Config& c) {
                     head_dim = std::to_string(c.d_model / c.heads), d_model = std::to_string(c.d_model),
                     d_ff = std::to_string(c.d_ff), batch = std::to_string(c.batch), steps = std::to_string(c.steps),
                     lr = number(c.lr), lengths = fmt::format("{}", fmt::join(c.seq_lens, ", "));
-  const std::string schedule = c.lr_drop_step > 0 ? fmt::format("x{} once, after step {}", c.lr_drop_factor,
-                                                                c.lr_drop_step)
-                                                  : "constant";
+  const std::string schedule = schedule_text(c);
   return {
       {"model", "encoder-decoder Seq2SeqTransformer", "encoder-decoder of Transformers.jl (Vaswani et al.)",
        "DM bericht.tex, Model descriptions", ""},
-      {"layers", layers, "4 + 4", "DM bericht.tex:156", scaled(c, layers, "4 + 4")},
-      {"heads", heads, "8", "DM bericht.tex:105", scaled(c, heads, "8")},
-      {"head dim", head_dim, "64", "DM bericht.tex:105", scaled(c, head_dim, "64")},
-      {"d_model", d_model, "512", "DM bericht.tex:105", scaled(c, d_model, "512")},
+      sized(c, "layers", layers, "4 + 4", "DM bericht.tex:156"),
+      sized(c, "heads", heads, "8", "DM bericht.tex:105"),
+      sized(c, "head dim", head_dim, "64", "DM bericht.tex:105"),
+      sized(c, "d_model", d_model, "512", "DM bericht.tex:105"),
       {"d_ff", d_ff, "not stated", "-",
        c.scale == Scale::Full ? "2048 of Vaswani et al.'s base model (the notebook has 1024: --variant notebook)"
                               : "scaled down (--scale small)"},
@@ -128,16 +134,16 @@ std::vector<HyperparameterRow> seed_rows(const Config& c) {
       {"decoder self-attention", "causal (both kinds)", "not stated", "-",
        "as the paper; the notebook's linear decoder is not causal (--variant notebook)"},
       {"vocabulary", "11: symbols 1..10, 0 = separator", "10 symbols and a separator", "DM bericht.tex:100", ""},
-      {"copied length N", lengths, "8, 16, 32, 64", "DM bericht.tex:105,158", scaled(c, lengths, "8, 16, 32, 64")},
+      sized(c, "copied length N", lengths, "8, 16, 32, 64", "DM bericht.tex:105,158"),
       {"layout", "encoder [s1..sN]; decoder [0, s1..sN] -> [s1..sN, 0]", "not stated", "-",
        "the usual sequence-to-sequence copy"},
       {"loss", "cross entropy, mean over every decoder target", "cross entropy", "DM bericht.tex:146", ""},
-      {"batch", batch, "8", "DM bericht.tex:105,156", scaled(c, batch, "8")},
+      sized(c, "batch", batch, "8", "DM bericht.tex:105,156"),
       {"optimizer", choice_name(c.optimizer) + ", betas 0.9/0.999, eps 1e-8", "not named", "-",
        "Adam, as the notebook (LinTrans.jl:115)"},
       {"learning rate", lr, "0.001, constant", "DM bericht.tex:105", scaled(c, lr, "0.001")},
-      {"lr schedule", schedule, "constant", "DM bericht.tex:105", scaled(c, schedule, "constant")},
-      {"steps", steps, "3000", "DM bericht.tex:105,160", scaled(c, steps, "3000")},
+      sized(c, "lr schedule", schedule, "constant", "DM bericht.tex:105"),
+      sized(c, "steps", steps, "3000", "DM bericht.tex:105,160"),
       {"timing", "s/step at --sweep-batch, shown as s per 3000 steps at batch 8", "s per 3000 steps, Quadro P4000",
        "DM bericht.tex:156,170,191-194", "measured on this machine, beside the seed's numbers"},
       {"crossover", "OLS softmax a + bN^2, linear c + dN on N <= 64, larger root; and measured",
@@ -160,13 +166,12 @@ std::vector<HyperparameterRow> notebook_rows(const Config& c) {
   return {
       {"model", "encoder-decoder, the notebook's blocks", "encoder-decoder (Transformer_mod)", "DM LinTrans.jl:484-507",
        ""},
-      {"layers", layers, "4 + 4 built, encoder runs 2", "DM LinTrans.jl:484-507,515-522",
-       scaled(c, layers, "4 + 4 built, encoder runs 2")},
-      {"heads", heads, "8", "DM LinTrans.jl:484", scaled(c, heads, "8")},
-      {"d_model", d_model, "512", "DM LinTrans.jl:75,484", scaled(c, d_model, "512")},
+      sized(c, "layers", layers, "4 + 4 built, encoder runs 2", "DM LinTrans.jl:484-507,515-522"),
+      sized(c, "heads", heads, "8", "DM LinTrans.jl:484"),
+      sized(c, "d_model", d_model, "512", "DM LinTrans.jl:75,484"),
       {"linear attention heads", linear_heads, "64 of 8 (each head split in 8)", "DM LinTrans.jl:158-166",
        scaled(c, linear_heads, "64 of 8")},
-      {"d_ff", d_ff, "1024", "DM LinTrans.jl:484,498", scaled(c, d_ff, "1024")},
+      sized(c, "d_ff", d_ff, "1024", "DM LinTrans.jl:484,498"),
       {"embedding", "one 13 x d_model table for both stacks, N(0, 1), x 1/sqrt(d_model)",
        "one 13 x 512 table for both stacks, N(0, 1), x 1/sqrt(512)", "DM LinTrans.jl:84,516,526; embed.jl:15,25", ""},
       {"position encoding", "sinusoid of positions 1, 2, ..., added, trained", "sinusoid of positions 1, 2, ..., added, trained",
@@ -195,11 +200,11 @@ std::vector<HyperparameterRow> notebook_rows(const Config& c) {
        "DM LinTrans.jl:542-547,561; Transformer/loss.jl:34-36",
        "Ember's smoothing gives the true class 1e-6/13 more"},
       {"initialisation", "Linear: Glorot uniform, zero bias", "Dense: Glorot uniform, zero bias", "Flux defaults", ""},
-      {"batch", batch, "8", "DM LinTrans.jl:34", scaled(c, batch, "8")},
+      sized(c, "batch", batch, "8", "DM LinTrans.jl:34"),
       {"optimizer", choice_name(c.optimizer) + ", betas 0.9/0.999, eps 1e-8", "ADAM, betas 0.9/0.999, eps 1e-8",
        "DM LinTrans.jl:115", ""},
-      {"learning rate", lr, "0.0001", "DM LinTrans.jl:115", scaled(c, lr, "0.0001")},
-      {"steps", steps, "3000", "DM LinTrans.jl:33,576", scaled(c, steps, "3000")},
+      sized(c, "learning rate", lr, "0.0001", "DM LinTrans.jl:115"),
+      sized(c, "steps", steps, "3000", "DM LinTrans.jl:33,576"),
       {"greedy evaluation", fmt::format("{} held-out sequences, decoder re-run on the prefix", c.eval_sequences),
        "none (train! never called in the committed notebook)", "DM LinTrans.jl:573-590,613",
        "Ember adds it: it shows the leak"},
