@@ -1,26 +1,88 @@
 // CPU fused softmax attention (see ops/sdpa.h), blocked like flash attention so the N x N scores
-// never exist whole: per (head, block of kQueryBlock queries), key blocks of kKeyBlock are scored
-// with one GEMM, folded into a running max / sum / output (online softmax), and dropped.
-// Backward runs one head per thread (so dQ, dK, dV need no locks), recomputing each score block
-// from q, k and the saved log-sum-exp:
+// never exist whole: per (head, block of kBlock queries), key blocks of kBlock are scored with one
+// tile GEMM, folded into a running max / sum / output (online softmax), and dropped. Forward saves
+// only the log-sum-exp. Backward runs one head per thread (so dQ, dK, dV need no locks), key
+// blocks outside, query blocks inside, recomputing each score block from q, k and that lse:
 //   P = exp(S - lse), dV += P_d^T G, dP = G V^T, dS = P (dP_d - rowsum(G o out)),
 //   dQ += scale dS K, dK += scale dS^T Q      (P_d, dP_d: with the dropout mask applied)
+//
+// The tile products and row steps go through an engine: float32 uses simd.h's register-tiled
+// GEMM and polynomial exp (AVX-512 or AVX2, in place, no packing); float64 (gradient checks) and
+// CPUs without AVX2 use BLAS and std::exp. Both read keys (and, in backward, values) transposed
+// per block, (D, kBlock) contiguous, so every tile product is a row-major A times a row-major B.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "ops/cpu/blas.h"
 #include "ops/cpu/heads.h"
+#include "ops/cpu/simd.h"
 #include "ops/sdpa.h"
 
 namespace ember::cpu {
 namespace {
 
-constexpr std::int64_t kQueryBlock = 64;
-constexpr std::int64_t kKeyBlock = 64;
+constexpr std::int64_t kBlock = 64;  // queries and keys per tile: a 64 x 64 float tile is 16 KB (L1)
 
 using kernels::SdpaParams;
+
+// BLAS GEMM and std::exp: float64, and float32 where simd.h has no kernels.
+template <typename T>
+struct BlasEngine {
+  // C = alpha A B (+ C); A(i, k) = a[i * a_row + k * a_col] with a_col == 1 or a_row == 1.
+  void gemm(std::int64_t rows, std::int64_t cols, std::int64_t depth, T alpha, const T* a, std::int64_t a_row,
+            std::int64_t a_col, const T* b, std::int64_t ldb, bool accumulate, T* c, std::int64_t ldc) const {
+    const bool transposed = a_col != 1;
+    cpu::gemm<T>(transposed, false, rows, cols, depth, alpha, a, transposed ? a_col : a_row, b, ldb,
+                 accumulate ? T(1) : T(0), c, ldc);
+  }
+  T max(const T* x, std::int64_t n) const { return *std::max_element(x, x + n); }
+  T exp_shifted_sum(T* x, std::int64_t n, T shift) const {
+    T sum = 0;
+    for (std::int64_t j = 0; j < n; ++j) sum += x[j] = std::exp(x[j] - shift);
+    return sum;
+  }
+  void softmax_grad(T* p, T* dp, std::int64_t n, T lse, T delta) const {
+    for (std::int64_t j = 0; j < n; ++j) {
+      p[j] = std::exp(p[j] - lse);
+      dp[j] = p[j] * (dp[j] - delta);
+    }
+  }
+  void scale(T* x, std::int64_t n, T factor) const {
+    for (std::int64_t j = 0; j < n; ++j) x[j] *= factor;
+  }
+};
+
+// simd.h's float32 kernels for the active instruction set.
+struct SimdEngine {
+  const FloatTileKernels& k;
+  void gemm(std::int64_t rows, std::int64_t cols, std::int64_t depth, float alpha, const float* a, std::int64_t a_row,
+            std::int64_t a_col, const float* b, std::int64_t ldb, bool accumulate, float* c, std::int64_t ldc) const {
+    k.gemm(rows, cols, depth, alpha, a, a_row, a_col, b, ldb, accumulate, c, ldc);
+  }
+  float max(const float* x, std::int64_t n) const { return k.max(x, n); }
+  float exp_shifted_sum(float* x, std::int64_t n, float shift) const { return k.exp_shifted_sum(x, n, shift); }
+  void softmax_grad(float* p, float* dp, std::int64_t n, float lse, float delta) const {
+    k.softmax_grad(p, dp, n, lse, delta);
+  }
+  void scale(float* x, std::int64_t n, float factor) const { k.scale(x, n, factor); }
+};
+
+// Runs fn.template operator()<T>(engine) with the engine for the dtype and the CPU.
+template <typename Fn>
+void with_engine(DType dtype, const char* op, Fn&& fn) {
+  dispatch_floating(dtype, op, [&]<typename T>() {
+    if constexpr (std::is_same_v<T, float>) {
+      if (const FloatTileKernels* k = float_tile_kernels(active_simd_level())) {
+        fn.template operator()<T>(SimdEngine{*k});
+        return;
+      }
+    }
+    fn.template operator()<T>(BlasEngine<T>{});
+  });
+}
 
 // Keys visible to row `query` of a block starting at key j0: [j0, j0 + result).
 inline std::int64_t visible_keys(const SdpaParams& p, std::int64_t query, std::int64_t j0, std::int64_t block) {
@@ -38,53 +100,63 @@ std::int64_t key_length(const Tensor& key_lengths, std::int64_t b, std::int64_t 
   return std::clamp<std::int64_t>(key_lengths.data_ptr<std::int64_t>()[b], 0, Nk);
 }
 
+// dst (cols x count, row stride kBlock) = the first `count` rows of src (count x cols) transposed.
+template <typename T>
+void transpose_block(const HeadMatrix<T>& src, std::int64_t first, std::int64_t count, std::int64_t cols, T* dst) {
+  for (std::int64_t r = 0; r < count; ++r) {
+    const T* row = src.row(first + r);
+    for (std::int64_t c = 0; c < cols; ++c) dst[c * kBlock + r] = row[c];
+  }
+}
+
+// Multiplies the dropout mask into one row of weights (and, in backward, their gradients).
+template <typename T>
+void apply_dropout(const SdpaParams& p, std::uint64_t row_base, std::int64_t n, T* weights, T* grads = nullptr) {
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - p.dropout_p));
+  for (std::int64_t j = 0; j < n; ++j) {
+    const T factor = keep(p, row_base + j) ? inv_keep : T(0);
+    weights[j] *= factor;
+    if (grads) grads[j] *= factor;
+  }
+}
+
 template <typename T>
 struct ForwardWorkspace {
   std::vector<T> scores, acc, row_max, row_sum;
-  ForwardWorkspace(std::int64_t M)
-      : scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * M), row_max(kQueryBlock), row_sum(kQueryBlock) {}
+  explicit ForwardWorkspace(std::int64_t M)
+      : scores(kBlock * kBlock), acc(kBlock * M), row_max(kBlock), row_sum(kBlock) {}
 };
 
-template <typename T>
-void forward_block(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v, const HeadMatrix<T>& out,
-                   T* lse, std::int64_t i0, std::int64_t rows, std::int64_t key_len, std::int64_t D, std::int64_t M,
-                   std::uint64_t score_base, std::int64_t Nk, const SdpaParams& p, ForwardWorkspace<T>& ws) {
+// One block of `rows` queries from i0 against all its visible keys. keys_t: this head's keys,
+// transposed per key block ((D, kBlock) each, one after another).
+template <typename T, typename Engine>
+void forward_block(const Engine& e, const HeadMatrix<T>& q, const T* keys_t, const HeadMatrix<T>& v,
+                   const HeadMatrix<T>& out, T* lse, std::int64_t i0, std::int64_t rows, std::int64_t key_len,
+                   std::int64_t D, std::int64_t M, std::uint64_t score_base, std::int64_t Nk, const SdpaParams& p,
+                   ForwardWorkspace<T>& ws) {
   const T scale = static_cast<T>(p.scale), neg_inf = -std::numeric_limits<T>::infinity();
-  const T inv_keep = static_cast<T>(1.0 / (1.0 - p.dropout_p));
   std::fill(ws.acc.begin(), ws.acc.begin() + rows * M, T(0));
   std::fill(ws.row_max.begin(), ws.row_max.end(), neg_inf);
   std::fill(ws.row_sum.begin(), ws.row_sum.end(), T(0));
   const std::int64_t key_end = p.causal ? std::min(key_len, i0 + rows) : key_len;
-  for (std::int64_t j0 = 0; j0 < key_end; j0 += kKeyBlock) {
-    const std::int64_t cols = std::min(kKeyBlock, key_end - j0);
-    T* S = ws.scores.data();
-    gemm<T>(false, true, rows, cols, D, scale, q.row(i0), q.ld, k.row(j0), k.ld, T(0), S, kKeyBlock);
+  for (std::int64_t j0 = 0; j0 < key_end; j0 += kBlock) {
+    const std::int64_t cols = std::min(kBlock, key_end - j0);
+    T* S = ws.scores.data();  // (rows, cols), row stride kBlock
+    e.gemm(rows, cols, D, scale, q.row(i0), q.ld, 1, keys_t + j0 * D, kBlock, false, S, kBlock);
     for (std::int64_t i = 0; i < rows; ++i) {
-      T* s = S + i * kKeyBlock;
+      T* s = S + i * kBlock;
       const std::int64_t limit = visible_keys(p, i0 + i, j0, cols);
-      if (limit == 0) {
-        std::fill(s, s + cols, T(0));
-        continue;
-      }
-      const T block_max = *std::max_element(s, s + limit);
-      const T new_max = std::max(ws.row_max[i], block_max);
-      const T rescale = std::exp(ws.row_max[i] - new_max);  // 0 on the first visible block
-      T block_sum = 0;
-      for (std::int64_t j = 0; j < limit; ++j) {
-        s[j] = std::exp(s[j] - new_max);
-        block_sum += s[j];
-      }
-      if (p.dropout_p > 0) {
-        const std::uint64_t row_base = score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0);
-        for (std::int64_t j = 0; j < limit; ++j) s[j] = keep(p, row_base + j) ? s[j] * inv_keep : T(0);
-      }
       std::fill(s + limit, s + cols, T(0));
+      if (limit == 0) continue;
+      const T new_max = std::max(ws.row_max[i], e.max(s, limit));
+      const T rescale = std::exp(ws.row_max[i] - new_max);  // 0 on the first visible block
+      const T block_sum = e.exp_shifted_sum(s, limit, new_max);
+      if (p.dropout_p > 0) apply_dropout(p, score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0), limit, s);
       ws.row_sum[i] = ws.row_sum[i] * rescale + block_sum;
       ws.row_max[i] = new_max;
-      T* a = ws.acc.data() + i * M;
-      for (std::int64_t m = 0; m < M; ++m) a[m] *= rescale;
+      if (rescale != T(1)) e.scale(ws.acc.data() + i * M, M, rescale);
     }
-    gemm<T>(false, false, rows, M, cols, T(1), S, kKeyBlock, v.row(j0), v.ld, T(1), ws.acc.data(), M);
+    e.gemm(rows, M, cols, T(1), S, kBlock, 1, v.row(j0), v.ld, true, ws.acc.data(), M);
   }
   for (std::int64_t i = 0; i < rows; ++i) {
     T* o = out.row(i0 + i);
@@ -96,22 +168,30 @@ void forward_block(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMat
   }
 }
 
-template <typename T>
-void forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
-             const Tensor& lse, const SdpaParams& p) {
+template <typename T, typename Engine>
+void forward(const Engine& e, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+             const Tensor& out, const Tensor& lse, const SdpaParams& p) {
   const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), D = q.size(3), Nk = k.size(2), M = v.size(3);
-  const std::int64_t blocks = (Nq + kQueryBlock - 1) / kQueryBlock;
+  const std::int64_t query_blocks = (Nq + kBlock - 1) / kBlock, key_blocks = (Nk + kBlock - 1) / kBlock;
+  const std::int64_t head_keys = key_blocks * kBlock * D;  // one head's transposed keys
+  std::vector<T> keys_t(static_cast<std::size_t>(B * H * head_keys));
   T* lse_data = lse.data_ptr<T>();
 #pragma omp parallel
   {
+#pragma omp for schedule(static)
+    for (std::int64_t task = 0; task < B * H * key_blocks; ++task) {
+      const std::int64_t bh = task / key_blocks, j0 = (task % key_blocks) * kBlock;
+      transpose_block(head<T>(k, bh / H, bh % H), j0, std::min(kBlock, Nk - j0), D,
+                      keys_t.data() + bh * head_keys + j0 * D);
+    }
     ForwardWorkspace<T> ws(M);
     // Causal blocks near the end do more work: dynamic scheduling balances them.
 #pragma omp for schedule(dynamic)
-    for (std::int64_t task = 0; task < B * H * blocks; ++task) {
-      const std::int64_t bh = task / blocks, i0 = (task % blocks) * kQueryBlock;
+    for (std::int64_t task = 0; task < B * H * query_blocks; ++task) {
+      const std::int64_t bh = task / query_blocks, i0 = (task % query_blocks) * kBlock;
       const std::int64_t b = bh / H, h = bh % H;
-      forward_block<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h), lse_data + bh * Nq,
-                       i0, std::min(kQueryBlock, Nq - i0), key_length(key_lengths, b, Nk), D, M,
+      forward_block<T>(e, head<T>(q, b, h), keys_t.data() + bh * head_keys, head<T>(v, b, h), head<T>(out, b, h),
+                       lse_data + bh * Nq, i0, std::min(kBlock, Nq - i0), key_length(key_lengths, b, Nk), D, M,
                        static_cast<std::uint64_t>(bh * Nq * Nk), Nk, p, ws);
     }
   }
@@ -123,90 +203,95 @@ void zero_rows(const HeadMatrix<T>& m, std::int64_t rows, std::int64_t cols) {
 }
 
 template <typename T>
-void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v, const HeadMatrix<T>& out,
-                   const T* lse, const HeadMatrix<T>& g, const HeadMatrix<T>& dq, const HeadMatrix<T>& dk,
-                   const HeadMatrix<T>& dv, std::int64_t Nq, std::int64_t Nk, std::int64_t key_len, std::int64_t D,
-                   std::int64_t M, std::uint64_t score_base, const SdpaParams& p, std::vector<T>& probs,
-                   std::vector<T>& dscores, std::vector<T>& delta) {
-  const T scale = static_cast<T>(p.scale), inv_keep = static_cast<T>(1.0 / (1.0 - p.dropout_p));
+struct BackwardWorkspace {
+  std::vector<T> probs, dscores, keys_t, values_t, delta;
+  BackwardWorkspace(std::int64_t Nq, std::int64_t D, std::int64_t M)
+      : probs(kBlock * kBlock), dscores(kBlock * kBlock), keys_t(D * kBlock), values_t(M * kBlock), delta(Nq) {}
+};
+
+template <typename T, typename Engine>
+void backward_head(const Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
+                   const HeadMatrix<T>& out, const T* lse, const HeadMatrix<T>& g, const HeadMatrix<T>& dq,
+                   const HeadMatrix<T>& dk, const HeadMatrix<T>& dv, std::int64_t Nq, std::int64_t Nk,
+                   std::int64_t key_len, std::int64_t D, std::int64_t M, std::uint64_t score_base, const SdpaParams& p,
+                   BackwardWorkspace<T>& ws) {
+  const T scale = static_cast<T>(p.scale);
   zero_rows(dq, Nq, D);
   zero_rows(dk, Nk, D);
   zero_rows(dv, Nk, M);
   for (std::int64_t i = 0; i < Nq; ++i) {  // delta_i = rowsum(g_i o out_i)
     T acc = 0;
     for (std::int64_t m = 0; m < M; ++m) acc += g.row(i)[m] * out.row(i)[m];
-    delta[i] = acc;
+    ws.delta[i] = acc;
   }
-  const bool dropout = p.dropout_p > 0;
-  for (std::int64_t j0 = 0; j0 < key_len; j0 += kKeyBlock) {
-    const std::int64_t cols = std::min(kKeyBlock, key_len - j0);
-    const std::int64_t first_query = p.causal ? j0 / kQueryBlock * kQueryBlock : 0;
-    for (std::int64_t i0 = first_query; i0 < Nq; i0 += kQueryBlock) {
-      const std::int64_t rows = std::min(kQueryBlock, Nq - i0);
-      T* P = probs.data();      // softmax weights, then (with dropout) the dropped weights
-      T* dS = dscores.data();
-      gemm<T>(false, true, rows, cols, D, scale, q.row(i0), q.ld, k.row(j0), k.ld, T(0), P, kKeyBlock);
-      // dP_d = G V^T, needed before P is overwritten by the dropped weights.
-      gemm<T>(false, true, rows, cols, M, T(1), g.row(i0), g.ld, v.row(j0), v.ld, T(0), dS, kKeyBlock);
+  for (std::int64_t j0 = 0; j0 < key_len; j0 += kBlock) {
+    const std::int64_t cols = std::min(kBlock, key_len - j0);
+    transpose_block(k, j0, cols, D, ws.keys_t.data());
+    transpose_block(v, j0, cols, M, ws.values_t.data());
+    const std::int64_t first_query = p.causal ? j0 : 0;  // kBlock-aligned, as query blocks are
+    for (std::int64_t i0 = first_query; i0 < Nq; i0 += kBlock) {
+      const std::int64_t rows = std::min(kBlock, Nq - i0);
+      T* P = ws.probs.data();     // scores, then softmax weights (with dropout: the dropped weights)
+      T* dS = ws.dscores.data();  // G V^T, then the score gradients
+      e.gemm(rows, cols, D, scale, q.row(i0), q.ld, 1, ws.keys_t.data(), kBlock, false, P, kBlock);
+      e.gemm(rows, cols, M, T(1), g.row(i0), g.ld, 1, ws.values_t.data(), kBlock, false, dS, kBlock);
       for (std::int64_t i = 0; i < rows; ++i) {
-        T* pr = P + i * kKeyBlock;
-        T* ds = dS + i * kKeyBlock;
+        T* pr = P + i * kBlock;
+        T* ds = dS + i * kBlock;
         const T row_lse = lse[i0 + i];
         const std::int64_t limit = std::isinf(row_lse) ? 0 : visible_keys(p, i0 + i, j0, cols);
-        const std::uint64_t row_base = score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0);
-        for (std::int64_t j = 0; j < limit; ++j) {
-          const T prob = std::exp(pr[j] - row_lse);
-          T dprob = ds[j];
-          T dropped = prob;
-          if (dropout) {
-            const bool kept = keep(p, row_base + j);
-            dprob = kept ? dprob * inv_keep : T(0);
-            dropped = kept ? prob * inv_keep : T(0);
-          }
-          ds[j] = prob * (dprob - delta[i0 + i]);
-          pr[j] = dropped;
+        if (p.dropout_p > 0) {
+          // dS = P (dP_d - delta) with dP_d = mask o dP: P is needed undropped first.
+          const std::uint64_t row_base = score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0);
+          for (std::int64_t j = 0; j < limit; ++j) pr[j] = std::exp(pr[j] - row_lse);
+          apply_dropout(p, row_base, limit, ds);
+          for (std::int64_t j = 0; j < limit; ++j) ds[j] = pr[j] * (ds[j] - ws.delta[i0 + i]);
+          apply_dropout(p, row_base, limit, pr);
+        } else {
+          e.softmax_grad(pr, ds, limit, row_lse, ws.delta[i0 + i]);
         }
         std::fill(pr + limit, pr + cols, T(0));
         std::fill(ds + limit, ds + cols, T(0));
       }
-      gemm<T>(true, false, cols, M, rows, T(1), P, kKeyBlock, g.row(i0), g.ld, T(1), dv.row(j0), dv.ld);
-      gemm<T>(false, false, rows, D, cols, scale, dS, kKeyBlock, k.row(j0), k.ld, T(1), dq.row(i0), dq.ld);
-      gemm<T>(true, false, cols, D, rows, scale, dS, kKeyBlock, q.row(i0), q.ld, T(1), dk.row(j0), dk.ld);
+      e.gemm(cols, M, rows, T(1), P, 1, kBlock, g.row(i0), g.ld, true, dv.row(j0), dv.ld);
+      e.gemm(rows, D, cols, scale, dS, kBlock, 1, k.row(j0), k.ld, true, dq.row(i0), dq.ld);
+      e.gemm(cols, D, rows, scale, dS, 1, kBlock, q.row(i0), q.ld, true, dk.row(j0), dk.ld);
     }
   }
 }
 
-template <typename T>
-void backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
-              const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
-              const SdpaParams& p) {
+template <typename T, typename Engine>
+void backward(const Engine& e, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+              const Tensor& out, const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk,
+              const Tensor& dv, const SdpaParams& p) {
   const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), D = q.size(3), Nk = k.size(2), M = v.size(3);
   const T* lse_data = lse.data_ptr<T>();
 #pragma omp parallel
   {
-    std::vector<T> probs(kQueryBlock * kKeyBlock), dscores(kQueryBlock * kKeyBlock), delta(Nq);
+    BackwardWorkspace<T> ws(Nq, D, M);
 #pragma omp for schedule(dynamic)
     for (std::int64_t bh = 0; bh < B * H; ++bh) {
       const std::int64_t b = bh / H, h = bh % H;
-      backward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h), lse_data + bh * Nq,
-                       head<T>(g, b, h), head<T>(dq, b, h), head<T>(dk, b, h), head<T>(dv, b, h), Nq, Nk,
-                       key_length(key_lengths, b, Nk), D, M, static_cast<std::uint64_t>(bh * Nq * Nk), p, probs,
-                       dscores, delta);
+      backward_head<T>(e, head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
+                       lse_data + bh * Nq, head<T>(g, b, h), head<T>(dq, b, h), head<T>(dk, b, h), head<T>(dv, b, h),
+                       Nq, Nk, key_length(key_lengths, b, Nk), D, M, static_cast<std::uint64_t>(bh * Nq * Nk), p, ws);
     }
   }
 }
 
 void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
                  const Tensor& lse, const SdpaParams& p) {
-  dispatch_floating(q.dtype(), "scaled_dot_product_attention",
-                    [&]<typename T>() { forward<T>(q, k, v, key_lengths, out, lse, p); });
+  with_engine(q.dtype(), "scaled_dot_product_attention", [&]<typename T>(const auto& engine) {
+    forward<T>(engine, q, k, v, key_lengths, out, lse, p);
+  });
 }
 
 void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& out,
                   const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk, const Tensor& dv,
                   const SdpaParams& p) {
-  dispatch_floating(q.dtype(), "scaled_dot_product_attention backward",
-                    [&]<typename T>() { backward<T>(q, k, v, key_lengths, out, lse, g, dq, dk, dv, p); });
+  with_engine(q.dtype(), "scaled_dot_product_attention backward", [&]<typename T>(const auto& engine) {
+    backward<T>(engine, q, k, v, key_lengths, out, lse, g, dq, dk, dv, p);
+  });
 }
 
 }  // namespace
