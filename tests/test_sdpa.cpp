@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "helpers.h"
+#include "ops/cpu/simd.h"
 
 using namespace ember;
 using namespace ember::testing;
@@ -65,6 +66,48 @@ TEST_CASE("sdpa: dropout drops about p of the weights and is reproducible") {
   CHECK(a.to_vector<float>() == b.to_vector<float>());
   CHECK(mean(a).item<double>() == doctest::Approx(1.0).epsilon(0.02));
   CHECK(max(abs(a - 1.0)).item<double>() > 0.01);  // rows differ: the mask is not all-ones
+}
+
+TEST_CASE("sdpa: float32 on every SIMD level of this CPU equals the float64 kernel, forward and backward") {
+  // Generic is BLAS + std::exp; AVX2 and AVX-512 are simd.h's tiles (ragged blocks, D = 5, 64).
+  manual_seed(45);
+  std::vector<cpu::SimdLevel> levels = {cpu::SimdLevel::Generic, cpu::SimdLevel::Avx2, cpu::SimdLevel::Avx512};
+  for (cpu::SimdLevel level : levels) {
+    if (static_cast<int>(level) > static_cast<int>(cpu::detected_simd_level())) {
+      MESSAGE("not on this CPU, not tested: " << std::string(cpu::simd_level_name(level)));
+      continue;
+    }
+    cpu::ScopedSimdLevel scoped(level);
+    for (std::int64_t N : {1, 70, 130}) {
+      for (std::int64_t D : {5, 64}) {
+        for (bool causal : {false, true}) {
+          INFO(std::string(cpu::simd_level_name(level)) << " N = " << N << " D = " << D << " causal = " << causal);
+          Tensor q = randn({2, 2, N, D}, kFloat64), k = randn({2, 2, N, D}, kFloat64), v = randn({2, 2, N, D}, kFloat64);
+          Tensor g = randn({2, 2, N, D}, kFloat64);
+          Tensor lengths = from_vector<std::int64_t>({N, N / 2 + 1});
+          SdpaOptions options{.causal = causal, .key_lengths = causal ? Tensor() : lengths};
+          auto run = [&](DType dtype) {
+            std::vector<Tensor> in = {q.to(dtype).detach().requires_grad_(), k.to(dtype).detach().requires_grad_(),
+                                     v.to(dtype).detach().requires_grad_()};
+            Tensor out = scaled_dot_product_attention(in[0], in[1], in[2], options);
+            (out * g.to(dtype)).sum().backward();
+            return std::vector<Tensor>{out, in[0].grad(), in[1].grad(), in[2].grad()};
+          };
+          std::vector<Tensor> exact = run(kFloat64), single = run(kFloat32);
+          for (std::size_t i = 0; i < exact.size(); ++i) {
+            INFO("tensor " << i << " (out, dq, dk, dv)");
+            CHECK(max(abs(single[i].to(kFloat64) - exact[i])).item<double>() < 2e-5 * (1 + max(abs(exact[i])).item<double>()));
+          }
+        }
+      }
+    }
+    // Dropout draws the same mask on every path.
+    Tensor q = randn({1, 2, 90, 8}), k = randn({1, 2, 90, 8}), v = randn({1, 2, 90, 8});
+    Generator g1(3), g2(3);
+    Tensor a = scaled_dot_product_attention(q, k, v, {.dropout_p = 0.2, .generator = &g1});
+    Tensor b = scaled_dot_product_attention(q.to(kFloat64), k.to(kFloat64), v.to(kFloat64), {.dropout_p = 0.2, .generator = &g2});
+    CHECK(max(abs(a.to(kFloat64) - b)).item<double>() < 1e-5);
+  }
 }
 
 TEST_SUITE("gradcheck") {
