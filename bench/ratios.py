@@ -2,7 +2,8 @@
 """Reads a raw.csv written by bench/compare.sh (or bench/gpu.sh) and prints a markdown table: each
 benchmark point with Ember's seconds and each PyTorch's, the ratios Ember/PyTorch side by side
 (below 1: Ember is faster), and for attention the fraction of the best SGEMM rate measured in the
-same run.
+same run. Below it, the CPU performance targets of issue #16 against the newest PyTorch in the
+file: each one's worst measured ratio over the points it names, and whether it is met.
 
 The PyTorch columns are the impl values other than "ember", newest version first: "torch2.15",
 "torch1.13" (bench/torch_reference.py names its version), or "torch" in runs made before it did
@@ -47,6 +48,47 @@ def main(path):
             f"{gflops / ceiling:.0%}" if k[0] == "attention_fwd_bwd" and gflops and ceiling else "",
         ]
         print("| " + " | ".join(cells) + " |")
+
+    print_targets(points, torches[0] if torches else None)
+
+
+# (name, limit, filter on a point key (op, kind, causal, B, H, N, D)) for Ember/PyTorch time ratios.
+RATIO_TARGETS = [
+    ("non-causal softmax attention fwd+bwd, N = 512..4096", 0.8,
+     lambda k: k[0] == "attention_fwd_bwd" and k[1] == "softmax" and k[2] == "0" and 512 <= int(k[5]) <= 4096),
+    ("causal softmax attention fwd+bwd, N = 512..4096", 0.7,
+     lambda k: k[0] == "attention_fwd_bwd" and k[1] == "softmax" and k[2] == "1" and 512 <= int(k[5]) <= 4096),
+    ("greedy generation per token, both kinds, positions 64 and 16384", 0.5,
+     lambda k: k[0] == "generate_token" and int(k[5]) in (64, 16384)),
+    ("training step, small and seed sizes, both kinds", 0.6, lambda k: k[0].startswith("train_step")),
+    ("causal linear attention fwd+bwd vs the chunked PyTorch formulation, N >= 1024", 0.25,
+     lambda k: k[0] == "attention_fwd_bwd" and k[1] == "linear" and int(k[5]) >= 1024),
+]
+
+
+def print_targets(points, newest):
+    if newest is None:
+        return
+    print(f"\n### Targets (Ember / {label(newest)}; worst point of each)\n")
+    print("| target | limit | worst measured | points | met |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, limit, selects in RATIO_TARGETS:
+        ratios = [float(i["ember"]["seconds"]) / float(i[newest]["seconds"])
+                  for k, i in points.items() if selects(k) and "ember" in i and newest in i]
+        if ratios:
+            worst = max(ratios)
+            print(f"| {name} | {limit} | {worst:.2f} | {len(ratios)} | {'yes' if worst <= limit else 'no'} |")
+        else:
+            print(f"| {name} | {limit} | not measured in this run | 0 | - |")
+    per_token = {int(k[5]): float(i["ember"]["seconds"]) / int(k[5]) for k, i in points.items()
+                 if k[0] == "attention_fwd_bwd" and k[1] == "linear" and "ember" in i}
+    if 4096 in per_token and 65536 in per_token:
+        growth = per_token[65536] / per_token[4096]
+        print(f"| causal linear, N = 65536 vs 4096, Ember time per token | 1.15 | {growth:.2f} | 2 | "
+              f"{'yes' if growth <= 1.15 else 'no'} |")
+    else:
+        print("| causal linear, N = 65536 vs 4096, Ember time per token | 1.15 | not measured in this run | 0 | - |")
+    print("| 2-thread training step beside a busy process vs quiet | 2.5x | bench/contention.sh | - | - |")
 
 
 if __name__ == "__main__":
