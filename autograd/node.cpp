@@ -105,8 +105,13 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
+// Not through the vector overload: building that vector was a heap allocation per op call, under
+// NoGradGuard too (generation).
 bool any_requires_grad(std::initializer_list<Tensor> inputs) {
-  return any_requires_grad(std::vector<Tensor>(inputs));
+  if (!GradMode::is_enabled()) return false;
+  for (const auto& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
 }
 
 Tensor record(std::string name, Tensor result, const std::vector<Tensor>& inputs, BackwardFn fn,

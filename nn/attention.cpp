@@ -6,6 +6,8 @@
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
 #include "ops/elementwise.h"
+#include "ops/attention_step.h"
+#include "ops/linear.h"
 #include "ops/linear_attention.h"
 #include "ops/matmul.h"
 #include "ops/random.h"
@@ -32,10 +34,10 @@ namespace feature_maps {
 // gives exactly 0 and a row of features (and the normalizer with it) can vanish. exp's argument
 // never exceeds 0, so its backward cannot meet an overflowed exp(x) for large x.
 FeatureMap elu_plus_one() {
-  return [](const Tensor& x) { return ember::relu(x) + exp(-ember::relu(-x)); };
+  return {[](const Tensor& x) { return ember::relu(x) + exp(-ember::relu(-x)); }, StepFeatureMap::EluPlusOne};
 }
 FeatureMap relu() {
-  return [](const Tensor& x) { return ember::relu(x); };
+  return {[](const Tensor& x) { return ember::relu(x); }, StepFeatureMap::Relu};
 }
 }  // namespace feature_maps
 
@@ -115,23 +117,37 @@ Tensor MultiHeadAttention::linear_readout(const Tensor& phi_q, const Tensor& sta
   return matmul(phi_q, state) / (matmul(phi_q, normalizer) + options_.eps);
 }
 
-void MultiHeadAttention::append_to_cache(AttentionCache& cache, const Tensor& K, const Tensor& V) const {
-  const std::int64_t B = K.size(0), n = K.size(2);
-  if (!cache.keys.defined() || cache.length + n > cache.keys.size(2)) {
-    // Double the capacity so appends are amortised O(1) copies per position.
-    std::int64_t capacity = std::max<std::int64_t>(64, 2 * (cache.length + n));
-    TensorOptions opts(K.dtype(), K.device());
-    Tensor keys = zeros({B, heads_, capacity, head_dim_}, opts), values = zeros({B, heads_, capacity, head_dim_}, opts);
-    if (cache.length > 0) {
-      keys.narrow(2, 0, cache.length).copy_(cache.keys.narrow(2, 0, cache.length));
-      values.narrow(2, 0, cache.length).copy_(cache.values.narrow(2, 0, cache.length));
-    }
-    cache.keys = keys;
-    cache.values = values;
+StepBuffers& MultiHeadAttention::step_buffers(AttentionCache& cache, const Tensor& x) const {
+  StepBuffers& s = cache.buffers;
+  const std::int64_t B = x.size(0);
+  if (s.qkv.defined() && s.qkv.size(0) == B && s.qkv.dtype() == x.dtype() && s.qkv.device() == x.device()) return s;
+  const TensorOptions options(x.dtype(), x.device());
+  s.qkv = empty({B, 1, 3 * d_model_}, options);
+  s.q_rows = s.qkv.narrow(2, 0, d_model_);
+  s.k_rows = s.qkv.narrow(2, d_model_, d_model_);
+  s.v_rows = s.qkv.narrow(2, 2 * d_model_, d_model_);
+  const Tensor parts = s.qkv.view({B, 3, heads_, head_dim_});  // (B, q|k|v, H, Dh)
+  s.q = parts.select(1, 0);
+  s.k = parts.select(1, 1);
+  s.v = parts.select(1, 2);
+  s.heads = empty({B, 1, d_model_}, options);
+  s.heads_split = s.heads.view({B, heads_, head_dim_});
+  return s;
+}
+
+void MultiHeadAttention::reserve_cache(AttentionCache& cache, std::int64_t B, TensorOptions options) const {
+  if (cache.keys.defined() && cache.length < cache.keys.size(2) && cache.keys.is_contiguous() &&
+      cache.values.is_contiguous())
+    return;
+  // Double the capacity so growth is amortised O(1) copies per position.
+  const std::int64_t capacity = std::max<std::int64_t>(64, 2 * (cache.length + 1));
+  Tensor keys = zeros({B, heads_, capacity, head_dim_}, options), values = zeros({B, heads_, capacity, head_dim_}, options);
+  if (cache.length > 0) {
+    keys.narrow(2, 0, cache.length).copy_(cache.keys.narrow(2, 0, cache.length));
+    values.narrow(2, 0, cache.length).copy_(cache.values.narrow(2, 0, cache.length));
   }
-  cache.keys.narrow(2, cache.length, n).copy_(K);
-  cache.values.narrow(2, cache.length, n).copy_(V);
-  cache.length += n;
+  cache.keys = keys;
+  cache.values = values;
 }
 
 Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) {
@@ -139,27 +155,32 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
   EMBER_CHECK(x.defined() && x.dim() == 3 && x.size(1) == 1 && x.size(2) == d_model_,
               "MultiHeadAttention::forward_step: expected (B, 1, {}), got {}", d_model_,
               x.defined() ? x.shape() : Shape{});
-  Tensor Q = split_heads(q->forward(x)), K = split_heads(k->forward(x)), V = split_heads(v->forward(x));
-  Tensor heads;
+  StepBuffers& s = step_buffers(cache, x);
+  linear_out(x, q->weight, q->bias, s.q_rows);
+  linear_out(x, k->weight, k->bias, s.k_rows);
+  linear_out(x, v->weight, v->bias, s.v_rows);
+  const TensorOptions options(x.dtype(), x.device());
   if (options_.kind == AttentionKind::Softmax) {
-    append_to_cache(cache, K, V);
-    heads = scaled_dot_product_attention(Q, cache.keys.narrow(2, 0, cache.length),
-                                         cache.values.narrow(2, 0, cache.length));
+    reserve_cache(cache, x.size(0), options);
+    softmax_attention_step(s.q, s.k, s.v, cache.keys, cache.values, cache.length, s.heads_split);
   } else {
-    Tensor phi_q = options_.feature_map(Q), phi_k = options_.feature_map(K);  // (B, H, 1, D)
-    Tensor update = matmul(phi_k.transpose(-1, -2), V);                       // (B, H, D, M)
-    Tensor z_update = phi_k.transpose(-1, -2);                                // (B, H, D, 1)
-    if (cache.state.defined()) {
-      cache.state.add_(update);
-      cache.normalizer.add_(z_update);
-    } else {
-      cache.state = update.contiguous();
-      cache.normalizer = z_update.contiguous();
+    if (!cache.state.defined()) {
+      cache.state = zeros({x.size(0), heads_, head_dim_, head_dim_}, options);
+      cache.normalizer = zeros({x.size(0), heads_, head_dim_, 1}, options);
+    } else if (!cache.state.is_contiguous() || !cache.normalizer.is_contiguous()) {
+      cache.state = cache.state.contiguous();
+      cache.normalizer = cache.normalizer.contiguous();
     }
-    cache.length += 1;
-    heads = linear_readout(phi_q, cache.state, cache.normalizer);
+    if (const auto formula = options_.feature_map.formula())
+      linear_attention_step(s.q, s.k, s.v, cache.state, cache.normalizer, s.heads_split, *formula, options_.eps);
+    else
+      linear_attention_step(options_.feature_map(s.q), options_.feature_map(s.k), s.v, cache.state, cache.normalizer,
+                            s.heads_split, StepFeatureMap::Identity, options_.eps);
   }
-  return out->forward(merge_heads(heads));
+  cache.length += 1;
+  Tensor y = empty({x.size(0), 1, d_model_}, options);
+  linear_out(s.heads, out->weight, out->bias, y);
+  return y;
 }
 
 Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,

@@ -8,8 +8,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <type_traits>
 
 #include "nn/layers.h"
+#include "ops/formulas/feature_maps.h"
 
 namespace ember::nn {
 
@@ -18,8 +21,25 @@ enum class AttentionKind { Softmax, Linear };
 AttentionKind parse_attention_kind(const std::string& name);  // "softmax" | "linear"
 std::string attention_kind_name(AttentionKind kind);
 
-// phi for linear attention; must map to non-negative features. Users can pass their own.
-using FeatureMap = std::function<Tensor(const Tensor&)>;
+// phi for linear attention; must map to non-negative features. Users can pass their own function
+// (any callable Tensor(const Tensor&) converts); the built-in maps also name their formula, so a
+// generation step applies them inside linear_attention_step instead of as separate ops.
+class FeatureMap {
+ public:
+  template <typename F>
+    requires(std::is_invocable_r_v<Tensor, const F&, const Tensor&> && !std::is_same_v<std::decay_t<F>, FeatureMap>)
+  FeatureMap(F fn) : fn_(std::move(fn)) {}  // NOLINT: implicit by design, as std::function
+  FeatureMap(std::function<Tensor(const Tensor&)> fn, StepFeatureMap formula)
+      : fn_(std::move(fn)), formula_(formula) {}
+
+  Tensor operator()(const Tensor& x) const { return fn_(x); }
+  // The formula linear_attention_step can apply itself; none for a user's function.
+  std::optional<StepFeatureMap> formula() const { return formula_; }
+
+ private:
+  std::function<Tensor(const Tensor&)> fn_;
+  std::optional<StepFeatureMap> formula_;
+};
 namespace feature_maps {
 FeatureMap elu_plus_one();  // elu(x) + 1, the paper's choice
 FeatureMap relu();
@@ -34,6 +54,16 @@ struct AttentionOptions {
   std::int64_t chunk_size = 64;  // linear kind, causal: chunk of the chunked kernel
 };
 
+// Buffers a self-attention step writes instead of allocating: made on the first step, remade when
+// the batch size, dtype or device changes.
+struct StepBuffers {
+  Tensor qkv;            // (B, 1, 3 * d_model): the new position's query, key and value projections
+  Tensor q_rows, k_rows, v_rows;  // (B, 1, d_model) views of qkv
+  Tensor q, k, v;        // (B, H, Dh) views of qkv: the heads
+  Tensor heads;          // (B, 1, d_model): the attention output, heads side by side
+  Tensor heads_split;    // (B, H, Dh) view of heads
+};
+
 // What one attention layer remembers between generation steps.
 struct AttentionCache {
   Tensor keys, values;   // softmax: (B, H, capacity, Dh), first `length` positions valid
@@ -41,6 +71,7 @@ struct AttentionCache {
   Tensor normalizer;     // linear: Z, (B, H, D, 1)
   std::int64_t length = 0;
   bool memory_ready = false;  // cross-attention: keys/values (or S, Z) of the memory computed
+  StepBuffers buffers;
 };
 
 class MultiHeadAttention : public Module {
@@ -53,7 +84,9 @@ class MultiHeadAttention : public Module {
                  const Tensor& key_lengths = {});
 
   // Generation, no autograd: x (B, 1, d_model) is the newest position. Self-attention appends it
-  // to the cache and attends to all positions so far.
+  // to the cache and attends to all positions so far. The projections and the attention write
+  // into the cache's buffers; the returned tensor is the step's only allocation (and the cache's
+  // growth, which doubles the softmax kind's capacity when it is full).
   Tensor forward_step(const Tensor& x, AttentionCache& cache);
   // Cross-attention of the newest position over a fixed memory (B, Nk, d_model); the memory's
   // keys and values (or S and Z) are computed on the first call and reused.
@@ -69,7 +102,8 @@ class MultiHeadAttention : public Module {
   Tensor softmax_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
   Tensor linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
   Tensor linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const;
-  void append_to_cache(AttentionCache& cache, const Tensor& k, const Tensor& v) const;
+  StepBuffers& step_buffers(AttentionCache& cache, const Tensor& x) const;
+  void reserve_cache(AttentionCache& cache, std::int64_t B, TensorOptions options) const;
 
   std::int64_t d_model_, heads_, head_dim_;
   AttentionOptions options_;

@@ -8,7 +8,7 @@
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
-#include "ops/matmul.h"
+#include "ops/linear.h"
 #include "ops/random.h"
 #include "ops/view.h"
 
@@ -30,13 +30,7 @@ Tensor Linear::forward(const Tensor& x) {
   EMBER_CHECK(x.defined(), "Linear: undefined input");
   EMBER_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
               "Linear: input of shape {} does not end in in_features = {}", x.shape(), weight.size(1));
-  // (..., in) -> (rows, in): one GEMM against W^T (a transposed view, no copy).
-  Shape out_shape = x.shape();
-  out_shape.back() = weight.size(0);
-  Tensor rows = x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
-  Tensor y = matmul(rows, weight.t());
-  if (bias.defined()) y = y + bias;
-  return x.dim() == 2 ? y : y.reshape(out_shape);
+  return linear(x, weight, bias);  // one GEMM (GEMV for one row) with the bias fused in
 }
 
 Embedding::Embedding(std::int64_t num_embeddings, std::int64_t dim) {

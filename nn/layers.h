@@ -11,7 +11,7 @@
 namespace ember::nn {
 
 // y = x W^T + b, W: (out, in). Kaiming-uniform init as torch.nn.Linear: U(-1/sqrt(in), 1/sqrt(in))
-// for W and b. Inputs (..., in) are flattened to one GEMM.
+// for W and b. Inputs (..., in) are one GEMM with the bias fused in (ops/linear.h).
 class Linear : public UnaryModule {
  public:
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);

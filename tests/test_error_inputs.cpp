@@ -113,7 +113,7 @@ std::vector<ErrorRow> error_table() {
       {"Linear: 0-d input", [] { nn::Linear(4, 3).forward(zeros({})); }, {"Linear", "[]", "in_features = 4"}},
       {"Linear: float64 input to float32 weights",
        [] { nn::Linear(4, 3).forward(zeros({2, 4}, kFloat64)); },
-       {"matmul", "[2, 4]", "float64", "float32"}},
+       {"linear", "[2, 4]", "float64", "float32"}},
       {"Linear: undefined input", [] { nn::Linear(4, 3).forward(Tensor()); }, {"Linear", "undefined"}},
       {"LayerNorm: input of the wrong width", [] { nn::LayerNorm({4}).forward(zeros({2, 3})); }, {"layer_norm", "[4]", "[2, 3]"}},
       {"Embedding: zero rows", [] { nn::Embedding(0, 4); }, {"Embedding", "(0, 4)"}},

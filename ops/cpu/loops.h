@@ -17,6 +17,19 @@ namespace ember::cpu {
 // Below this many elements a kernel runs on one thread: waking a team costs more than it saves.
 inline constexpr std::int64_t kParallelGrain = 32768;
 
+// fn(i) for i in [0, n), split across the OpenMP team when `parallel`, else a plain loop. A branch
+// rather than an `if` clause on the pragma: with the clause GCC still enters libgomp (a team of one
+// thread) on every call, which costs about as much as a small op's whole kernel.
+template <typename F>
+void parallel_for(std::int64_t n, bool parallel, F&& fn) {
+  if (!parallel) {
+    for (std::int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) fn(i);
+}
+
 template <std::size_t N>
 using Offsets = std::array<std::int64_t, N>;
 
@@ -48,8 +61,7 @@ void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, RowFn
   const std::int64_t length = dims.back();
   const std::int64_t rows = shape_numel(dims) / length;
   const int outer_dims = static_cast<int>(dims.size()) - 1;
-#pragma omp parallel for schedule(static) if (rows * length >= kParallelGrain && rows > 1)
-  for (std::int64_t r = 0; r < rows; ++r) {
+  auto run_row = [&](std::int64_t r) {
     Offsets<N> offsets{};
     std::int64_t rest = r;
     for (int d = outer_dims - 1; d >= 0; --d) {
@@ -58,7 +70,8 @@ void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, RowFn
       for (std::size_t k = 0; k < N; ++k) offsets[k] += i * st[k][d];
     }
     row(offsets, length, inner);
-  }
+  };
+  parallel_for(rows, rows * length >= kParallelGrain && rows > 1, run_row);
 }
 
 // out[i] = f(a[i]) over a row; the unit-stride case is a plain loop the compiler vectorises.

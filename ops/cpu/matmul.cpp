@@ -2,6 +2,7 @@
 // with the transpose flag; only an operand with neither unit stride is copied. Many small
 // matrices run in parallel over the batch (OpenBLAS is the OpenMP build, so it runs single-threaded
 // inside our parallel region instead of oversubscribing); large ones use OpenBLAS's own threads.
+// One-row products (batch-1 Linear, generation) run as GEMV (see ops/cpu/blas.h).
 #include <algorithm>
 #include <optional>
 
@@ -9,6 +10,7 @@
 #include "ops/blas_layout.h"
 #include "ops/copy.h"
 #include "ops/cpu/blas.h"
+#include "ops/cpu/loops.h"
 #include "ops/matmul.h"
 
 namespace ember::cpu {
@@ -48,15 +50,16 @@ void matmul_cpu(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
         off_a += idx * a.strides()[k];
         off_b += idx * b.strides()[k];
       }
-      gemm<T>(la->trans, lb->trans, M, N, K, T(1), pa + off_a, la->ld, pb + off_b, lb->ld, T(0), pc + i * M * N, N);
+      if (M == 1)  // a row read with stride ld when stored transposed (one column), else unit stride
+        row_times_matrix<T>(N, K, T(1), pa + off_a, la->trans ? la->ld : 1, lb->trans, pb + off_b, lb->ld, T(0),
+                            pc + i * N);
+      else
+        gemm<T>(la->trans, lb->trans, M, N, K, T(1), pa + off_a, la->ld, pb + off_b, lb->ld, T(0), pc + i * M * N, N);
     };
+    // Small products in parallel over the batch, unless all of them together are too little work
+    // to pay for waking the team (a generation step's per-head products: 8 x 64 x 64).
     const bool small = M * N * K < 128 * 128 * 128;
-    if (batches > 1 && small) {
-#pragma omp parallel for schedule(static)
-      for (std::int64_t i = 0; i < batches; ++i) run_one(i);
-    } else {
-      for (std::int64_t i = 0; i < batches; ++i) run_one(i);
-    }
+    parallel_for(batches, batches > 1 && small && batches * M * N * K >= 8 * kParallelGrain, run_one);
   });
 }
 

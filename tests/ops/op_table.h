@@ -48,6 +48,9 @@ struct OpEntry {
   // Extra check on an output (random ops: distribution, reproducibility), run on every sample.
   std::function<void(const Sample&, const Tensor&)> property;
   bool differentiable = true;
+  // Inference-only (not differentiable): refuses inputs that require grad instead of returning a
+  // result without grad.
+  bool refuses_grad = false;
   // Dtypes the op takes for its floating inputs; calls with any other are refused naming it.
   std::vector<DType> dtypes = {kFloat32, kFloat64};
   std::vector<ErrorRow> errors;
