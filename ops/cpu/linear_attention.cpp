@@ -1,6 +1,6 @@
 // CPU chunked causal linear attention (see ops/linear_attention.h for the algorithm).
 // Heads run in parallel (one OpenMP thread per (b, h)); inside a head the chunks run in order and
-// every product is a small GEMM (OpenBLAS runs single-threaded inside our parallel region).
+// every product is a small GEMM through tile_engine.h (float32: simd.h's tiles, float64: BLAS).
 // Per chunk of c rows, with Va = [V_c, 1] (c x (M+1)):
 //   forward   A = tril(Q_c K_c^T);  num = Q_c S + A Va;  out = num[:, :M] / (num[:, M] + eps);
 //             S += K_c^T Va
@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "ops/cpu/blas.h"
 #include "ops/cpu/heads.h"
+#include "ops/cpu/tile_engine.h"
 #include "ops/linear_attention.h"
 
 namespace ember::cpu {
@@ -46,25 +46,25 @@ struct Workspace {
 
 // num = Q_c S + tril(Q_c K_c^T) Va for one chunk; leaves A = tril(Q_c K_c^T) in ws.a. The first
 // chunk (s = 0) skips Q_c S: the state is still zero.
-template <typename T>
-void chunk_numerator(const HeadMatrix<T>& q, const HeadMatrix<T>& k, std::int64_t s, std::int64_t c,
+template <typename T, typename Engine>
+void chunk_numerator(Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, std::int64_t s, std::int64_t c,
                      Workspace<T>& ws) {
   const std::int64_t C = ws.C, D = ws.D, Ma = ws.M + 1;
-  gemm<T>(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, T(0), ws.a.data(), C);
+  e.gemm(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, false, ws.a.data(), C);
   keep_lower(ws.a.data(), c, C);
-  if (s > 0) gemm<T>(false, false, c, Ma, D, T(1), q.row(s), q.ld, ws.state.data(), Ma, T(0), ws.num.data(), Ma);
-  gemm<T>(false, false, c, Ma, c, T(1), ws.a.data(), C, ws.va.data(), Ma, s > 0 ? T(1) : T(0), ws.num.data(), Ma);
+  if (s > 0) e.gemm(false, false, c, Ma, D, T(1), q.row(s), q.ld, ws.state.data(), Ma, false, ws.num.data(), Ma);
+  e.gemm(false, false, c, Ma, c, T(1), ws.a.data(), C, ws.va.data(), Ma, s > 0, ws.num.data(), Ma);
 }
 
-template <typename T>
-void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
+template <typename T, typename Engine>
+void forward_head(Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
                   const HeadMatrix<T>& out, T* inv_denom, std::int64_t N, T eps, Workspace<T>& ws) {
   const std::int64_t C = ws.C, D = ws.D, M = ws.M, Ma = M + 1;
   std::fill(ws.state.begin(), ws.state.end(), T(0));
   for (std::int64_t s = 0; s < N; s += C) {
     const std::int64_t c = std::min(C, N - s);
     augment_values(v, s, c, M, ws.va.data());
-    chunk_numerator(q, k, s, c, ws);
+    chunk_numerator(e, q, k, s, c, ws);
     for (std::int64_t i = 0; i < c; ++i) {
       const T* num = ws.num.data() + i * Ma;
       const T inv = T(1) / (num[M] + eps);
@@ -72,12 +72,12 @@ void forward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatr
       T* y = out.row(s + i);
       for (std::int64_t m = 0; m < M; ++m) y[m] = num[m] * inv;
     }
-    if (s + c < N) gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
+    if (s + c < N) e.gemm(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, true, ws.state.data(), Ma);
   }
 }
 
-template <typename T>
-void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
+template <typename T, typename Engine>
+void backward_head(Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
                    const HeadMatrix<T>& out, const T* inv_denom, const HeadMatrix<T>& g,
                    const HeadMatrix<T>& dq, const HeadMatrix<T>& dk, const HeadMatrix<T>& dv, std::int64_t N,
                    Workspace<T>& ws, std::vector<T>& grad_aug) {
@@ -101,11 +101,11 @@ void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMat
       G[i * Ma + M] = -g_dot_y * inv;
     }
     // The state is zero in the first chunk and not needed after the last.
-    if (s > 0) gemm<T>(false, true, c, D, Ma, T(1), G, Ma, ws.state.data(), Ma, T(0), dq.row(s), dq.ld);
-    gemm<T>(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, T(0), ws.masked.data(), C);
+    if (s > 0) e.gemm(false, true, c, D, Ma, T(1), G, Ma, ws.state.data(), Ma, false, dq.row(s), dq.ld);
+    e.gemm(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, false, ws.masked.data(), C);
     keep_lower(ws.masked.data(), c, C);
-    gemm<T>(false, false, c, D, c, T(1), ws.masked.data(), C, k.row(s), k.ld, s > 0 ? T(1) : T(0), dq.row(s), dq.ld);
-    if (s + c < N) gemm<T>(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, T(1), ws.state.data(), Ma);
+    e.gemm(false, false, c, D, c, T(1), ws.masked.data(), C, k.row(s), k.ld, s > 0, dq.row(s), dq.ld);
+    if (s + c < N) e.gemm(true, false, D, Ma, c, T(1), k.row(s), k.ld, ws.va.data(), Ma, true, ws.state.data(), Ma);
   }
   // Pass 2: chunks in reverse, carrying R = sum over later rows of q_i G_i^T.
   std::fill(ws.reverse_state.begin(), ws.reverse_state.end(), T(0));
@@ -115,17 +115,17 @@ void backward_head(const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMat
     augment_values(v, s, c, M, ws.va.data());
     const T* G = grad_aug.data() + s * Ma;
     T* R = ws.reverse_state.data();
-    gemm<T>(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, T(0), ws.masked.data(), C);
+    e.gemm(false, true, c, c, Ma, T(1), G, Ma, ws.va.data(), Ma, false, ws.masked.data(), C);
     keep_lower(ws.masked.data(), c, C);
     // R is zero in the last chunk (visited first) and not needed after the first.
     const bool has_later = s + c < N;
-    gemm<T>(true, false, c, D, c, T(1), ws.masked.data(), C, q.row(s), q.ld, T(0), dk.row(s), dk.ld);
-    if (has_later) gemm<T>(false, true, c, D, Ma, T(1), ws.va.data(), Ma, R, Ma, T(1), dk.row(s), dk.ld);
-    gemm<T>(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, T(0), ws.a.data(), C);
+    e.gemm(true, false, c, D, c, T(1), ws.masked.data(), C, q.row(s), q.ld, false, dk.row(s), dk.ld);
+    if (has_later) e.gemm(false, true, c, D, Ma, T(1), ws.va.data(), Ma, R, Ma, true, dk.row(s), dk.ld);
+    e.gemm(false, true, c, c, D, T(1), q.row(s), q.ld, k.row(s), k.ld, false, ws.a.data(), C);
     keep_lower(ws.a.data(), c, C);
-    gemm<T>(true, false, c, M, c, T(1), ws.a.data(), C, G, Ma, T(0), dv.row(s), dv.ld);
-    if (has_later) gemm<T>(false, false, c, M, D, T(1), k.row(s), k.ld, R, Ma, T(1), dv.row(s), dv.ld);
-    if (s > 0) gemm<T>(true, false, D, Ma, c, T(1), q.row(s), q.ld, G, Ma, T(1), R, Ma);
+    e.gemm(true, false, c, M, c, T(1), ws.a.data(), C, G, Ma, false, dv.row(s), dv.ld);
+    if (has_later) e.gemm(false, false, c, M, D, T(1), k.row(s), k.ld, R, Ma, true, dv.row(s), dv.ld);
+    if (s > 0) e.gemm(true, false, D, Ma, c, T(1), q.row(s), q.ld, G, Ma, true, R, Ma);
   }
 }
 
@@ -134,14 +134,15 @@ void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
   if (N == 0) return;
   const std::int64_t C = std::min(chunk, N);
-  dispatch_floating(q.dtype(), "causal_linear_attention", [&]<typename T>() {
+  with_engine(q.dtype(), "causal_linear_attention", [&]<typename T>(const auto& engine) {
 #pragma omp parallel
     {
       Workspace<T> ws(C, D, M);
+      auto e = engine;  // one per thread
 #pragma omp for schedule(dynamic)
       for (std::int64_t bh = 0; bh < B * H; ++bh) {
         const std::int64_t b = bh / H, h = bh % H;
-        forward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
+        forward_head<T>(e, head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
                         inv_denom.data_ptr<T>() + bh * N, N, static_cast<T>(eps), ws);
       }
     }
@@ -154,15 +155,16 @@ void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
   if (N == 0) return;
   const std::int64_t C = std::min(chunk, N);
-  dispatch_floating(q.dtype(), "causal_linear_attention backward", [&]<typename T>() {
+  with_engine(q.dtype(), "causal_linear_attention backward", [&]<typename T>(const auto& engine) {
 #pragma omp parallel
     {
       Workspace<T> ws(C, D, M);
+      auto e = engine;  // one per thread
       std::vector<T> grad_aug(N * (M + 1));
 #pragma omp for schedule(dynamic)
       for (std::int64_t bh = 0; bh < B * H; ++bh) {
         const std::int64_t b = bh / H, h = bh % H;
-        backward_head<T>(head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
+        backward_head<T>(e, head<T>(q, b, h), head<T>(k, b, h), head<T>(v, b, h), head<T>(out, b, h),
                          inv_denom.data_ptr<T>() + bh * N, head<T>(g, b, h), head<T>(dq, b, h),
                          head<T>(dk, b, h), head<T>(dv, b, h), N, ws, grad_aug);
       }

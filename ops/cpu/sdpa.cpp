@@ -6,19 +6,16 @@
 //   P = exp(S - lse), dV += P_d^T G, dP = G V^T, dS = P (dP_d - rowsum(G o out)),
 //   dQ += scale dS K, dK += scale dS^T Q      (P_d, dP_d: with the dropout mask applied)
 //
-// The tile products and row steps go through an engine: float32 uses simd.h's register-tiled
-// GEMM and polynomial exp (AVX-512 or AVX2, in place, no packing); float64 (gradient checks) and
-// CPUs without AVX2 use BLAS and std::exp. Both read keys (and, in backward, values) transposed
-// per block, (D, kBlock) contiguous, so every tile product is a row-major A times a row-major B.
+// The tile products and row steps go through tile_engine.h (float32: simd.h's register-tiled GEMM
+// and polynomial exp; float64: BLAS and std::exp). Keys (and, in backward, values) are read
+// transposed per block, (D, kBlock) contiguous, so no tile product has a transposed B.
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <type_traits>
 #include <vector>
 
-#include "ops/cpu/blas.h"
 #include "ops/cpu/heads.h"
-#include "ops/cpu/simd.h"
+#include "ops/cpu/tile_engine.h"
 #include "ops/sdpa.h"
 
 namespace ember::cpu {
@@ -27,62 +24,6 @@ namespace {
 constexpr std::int64_t kBlock = 64;  // queries and keys per tile: a 64 x 64 float tile is 16 KB (L1)
 
 using kernels::SdpaParams;
-
-// BLAS GEMM and std::exp: float64, and float32 where simd.h has no kernels.
-template <typename T>
-struct BlasEngine {
-  // C = alpha A B (+ C); A(i, k) = a[i * a_row + k * a_col] with a_col == 1 or a_row == 1.
-  void gemm(std::int64_t rows, std::int64_t cols, std::int64_t depth, T alpha, const T* a, std::int64_t a_row,
-            std::int64_t a_col, const T* b, std::int64_t ldb, bool accumulate, T* c, std::int64_t ldc) const {
-    const bool transposed = a_col != 1;
-    cpu::gemm<T>(transposed, false, rows, cols, depth, alpha, a, transposed ? a_col : a_row, b, ldb,
-                 accumulate ? T(1) : T(0), c, ldc);
-  }
-  T max(const T* x, std::int64_t n) const { return *std::max_element(x, x + n); }
-  T exp_shifted_sum(T* x, std::int64_t n, T shift) const {
-    T sum = 0;
-    for (std::int64_t j = 0; j < n; ++j) sum += x[j] = std::exp(x[j] - shift);
-    return sum;
-  }
-  void softmax_grad(T* p, T* dp, std::int64_t n, T lse, T delta) const {
-    for (std::int64_t j = 0; j < n; ++j) {
-      p[j] = std::exp(p[j] - lse);
-      dp[j] = p[j] * (dp[j] - delta);
-    }
-  }
-  void scale(T* x, std::int64_t n, T factor) const {
-    for (std::int64_t j = 0; j < n; ++j) x[j] *= factor;
-  }
-};
-
-// simd.h's float32 kernels for the active instruction set.
-struct SimdEngine {
-  const FloatTileKernels& k;
-  void gemm(std::int64_t rows, std::int64_t cols, std::int64_t depth, float alpha, const float* a, std::int64_t a_row,
-            std::int64_t a_col, const float* b, std::int64_t ldb, bool accumulate, float* c, std::int64_t ldc) const {
-    k.gemm(rows, cols, depth, alpha, a, a_row, a_col, b, ldb, accumulate, c, ldc);
-  }
-  float max(const float* x, std::int64_t n) const { return k.max(x, n); }
-  float exp_shifted_sum(float* x, std::int64_t n, float shift) const { return k.exp_shifted_sum(x, n, shift); }
-  void softmax_grad(float* p, float* dp, std::int64_t n, float lse, float delta) const {
-    k.softmax_grad(p, dp, n, lse, delta);
-  }
-  void scale(float* x, std::int64_t n, float factor) const { k.scale(x, n, factor); }
-};
-
-// Runs fn.template operator()<T>(engine) with the engine for the dtype and the CPU.
-template <typename Fn>
-void with_engine(DType dtype, const char* op, Fn&& fn) {
-  dispatch_floating(dtype, op, [&]<typename T>() {
-    if constexpr (std::is_same_v<T, float>) {
-      if (const FloatTileKernels* k = float_tile_kernels(active_simd_level())) {
-        fn.template operator()<T>(SimdEngine{*k});
-        return;
-      }
-    }
-    fn.template operator()<T>(BlasEngine<T>{});
-  });
-}
 
 // Keys visible to row `query` of a block starting at key j0: [j0, j0 + result).
 inline std::int64_t visible_keys(const SdpaParams& p, std::int64_t query, std::int64_t j0, std::int64_t block) {
@@ -130,7 +71,7 @@ struct ForwardWorkspace {
 // One block of `rows` queries from i0 against all its visible keys. keys_t: this head's keys,
 // transposed per key block ((D, kBlock) each, one after another).
 template <typename T, typename Engine>
-void forward_block(const Engine& e, const HeadMatrix<T>& q, const T* keys_t, const HeadMatrix<T>& v,
+void forward_block(Engine& e, const HeadMatrix<T>& q, const T* keys_t, const HeadMatrix<T>& v,
                    const HeadMatrix<T>& out, T* lse, std::int64_t i0, std::int64_t rows, std::int64_t key_len,
                    std::int64_t D, std::int64_t M, std::uint64_t score_base, std::int64_t Nk, const SdpaParams& p,
                    ForwardWorkspace<T>& ws) {
@@ -142,7 +83,7 @@ void forward_block(const Engine& e, const HeadMatrix<T>& q, const T* keys_t, con
   for (std::int64_t j0 = 0; j0 < key_end; j0 += kBlock) {
     const std::int64_t cols = std::min(kBlock, key_end - j0);
     T* S = ws.scores.data();  // (rows, cols), row stride kBlock
-    e.gemm(rows, cols, D, scale, q.row(i0), q.ld, 1, keys_t + j0 * D, kBlock, false, S, kBlock);
+    e.gemm(false, false, rows, cols, D, scale, q.row(i0), q.ld, keys_t + j0 * D, kBlock, false, S, kBlock);
     for (std::int64_t i = 0; i < rows; ++i) {
       T* s = S + i * kBlock;
       const std::int64_t limit = visible_keys(p, i0 + i, j0, cols);
@@ -156,7 +97,7 @@ void forward_block(const Engine& e, const HeadMatrix<T>& q, const T* keys_t, con
       ws.row_max[i] = new_max;
       if (rescale != T(1)) e.scale(ws.acc.data() + i * M, M, rescale);
     }
-    e.gemm(rows, M, cols, T(1), S, kBlock, 1, v.row(j0), v.ld, true, ws.acc.data(), M);
+    e.gemm(false, false, rows, M, cols, T(1), S, kBlock, v.row(j0), v.ld, true, ws.acc.data(), M);
   }
   for (std::int64_t i = 0; i < rows; ++i) {
     T* o = out.row(i0 + i);
@@ -169,7 +110,7 @@ void forward_block(const Engine& e, const HeadMatrix<T>& q, const T* keys_t, con
 }
 
 template <typename T, typename Engine>
-void forward(const Engine& e, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+void forward(const Engine& engine, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
              const Tensor& out, const Tensor& lse, const SdpaParams& p) {
   const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), D = q.size(3), Nk = k.size(2), M = v.size(3);
   const std::int64_t query_blocks = (Nq + kBlock - 1) / kBlock, key_blocks = (Nk + kBlock - 1) / kBlock;
@@ -185,6 +126,7 @@ void forward(const Engine& e, const Tensor& q, const Tensor& k, const Tensor& v,
                       keys_t.data() + bh * head_keys + j0 * D);
     }
     ForwardWorkspace<T> ws(M);
+    Engine e = engine;  // one per thread
     // Causal blocks near the end do more work: dynamic scheduling balances them.
 #pragma omp for schedule(dynamic)
     for (std::int64_t task = 0; task < B * H * query_blocks; ++task) {
@@ -210,7 +152,7 @@ struct BackwardWorkspace {
 };
 
 template <typename T, typename Engine>
-void backward_head(const Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
+void backward_head(Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, const HeadMatrix<T>& v,
                    const HeadMatrix<T>& out, const T* lse, const HeadMatrix<T>& g, const HeadMatrix<T>& dq,
                    const HeadMatrix<T>& dk, const HeadMatrix<T>& dv, std::int64_t Nq, std::int64_t Nk,
                    std::int64_t key_len, std::int64_t D, std::int64_t M, std::uint64_t score_base, const SdpaParams& p,
@@ -233,8 +175,8 @@ void backward_head(const Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>&
       const std::int64_t rows = std::min(kBlock, Nq - i0);
       T* P = ws.probs.data();     // scores, then softmax weights (with dropout: the dropped weights)
       T* dS = ws.dscores.data();  // G V^T, then the score gradients
-      e.gemm(rows, cols, D, scale, q.row(i0), q.ld, 1, ws.keys_t.data(), kBlock, false, P, kBlock);
-      e.gemm(rows, cols, M, T(1), g.row(i0), g.ld, 1, ws.values_t.data(), kBlock, false, dS, kBlock);
+      e.gemm(false, false, rows, cols, D, scale, q.row(i0), q.ld, ws.keys_t.data(), kBlock, false, P, kBlock);
+      e.gemm(false, false, rows, cols, M, T(1), g.row(i0), g.ld, ws.values_t.data(), kBlock, false, dS, kBlock);
       for (std::int64_t i = 0; i < rows; ++i) {
         T* pr = P + i * kBlock;
         T* ds = dS + i * kBlock;
@@ -253,15 +195,15 @@ void backward_head(const Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>&
         std::fill(pr + limit, pr + cols, T(0));
         std::fill(ds + limit, ds + cols, T(0));
       }
-      e.gemm(cols, M, rows, T(1), P, 1, kBlock, g.row(i0), g.ld, true, dv.row(j0), dv.ld);
-      e.gemm(rows, D, cols, scale, dS, kBlock, 1, k.row(j0), k.ld, true, dq.row(i0), dq.ld);
-      e.gemm(cols, D, rows, scale, dS, 1, kBlock, q.row(i0), q.ld, true, dk.row(j0), dk.ld);
+      e.gemm(true, false, cols, M, rows, T(1), P, kBlock, g.row(i0), g.ld, true, dv.row(j0), dv.ld);
+      e.gemm(false, false, rows, D, cols, scale, dS, kBlock, k.row(j0), k.ld, true, dq.row(i0), dq.ld);
+      e.gemm(true, false, cols, D, rows, scale, dS, kBlock, q.row(i0), q.ld, true, dk.row(j0), dk.ld);
     }
   }
 }
 
 template <typename T, typename Engine>
-void backward(const Engine& e, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+void backward(const Engine& engine, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
               const Tensor& out, const Tensor& lse, const Tensor& g, const Tensor& dq, const Tensor& dk,
               const Tensor& dv, const SdpaParams& p) {
   const std::int64_t B = q.size(0), H = q.size(1), Nq = q.size(2), D = q.size(3), Nk = k.size(2), M = v.size(3);
@@ -269,6 +211,7 @@ void backward(const Engine& e, const Tensor& q, const Tensor& k, const Tensor& v
 #pragma omp parallel
   {
     BackwardWorkspace<T> ws(Nq, D, M);
+    Engine e = engine;  // one per thread
 #pragma omp for schedule(dynamic)
     for (std::int64_t bh = 0; bh < B * H; ++bh) {
       const std::int64_t b = bh / H, h = bh % H;
