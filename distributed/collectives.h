@@ -8,7 +8,7 @@
 //
 // They are dispatched by the tensor's device: MPI for CPU tensors, NCCL for CUDA tensors (on the
 // device's Ember stream, so later Ember kernels see the result without a host wait). Every dtype
-// is accepted (bfloat16 is reduced in float32 and rounded once); ReduceOp::Avg needs a floating
+// is accepted (bfloat16 is added in float32 and rounded after each addition); ReduceOp::Avg needs a floating
 // dtype. The *_async forms return at once with a Work; its wait() finishes the collective (the
 // division of an average, the copy back into a non-contiguous tensor) and returns the result. Do
 // not touch a tensor that a collective still works on. At world size 1 without a launcher, each

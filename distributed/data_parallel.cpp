@@ -180,17 +180,16 @@ struct DistributedDataParallel::Reducer {
   }
 };
 
-DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> module, DataParallelOptions options)
-    : module_(std::move(module)), reducer_(std::make_shared<Reducer>()) {
-  EMBER_CHECK(module_ != nullptr, "DistributedDataParallel: the module is null");
+DistributedDataParallel::DistributedDataParallel(nn::Module& module, DataParallelOptions options)
+    : module_(module), reducer_(std::make_shared<Reducer>()) {
   EMBER_CHECK(is_initialized(), "DistributedDataParallel: call ember::dist::init() first");
-  const auto named = module_->named_parameters();
+  const auto named = module_.named_parameters();
   check_same_parameters(named);
   {
     NoGradGuard no_grad;
     std::vector<Work> works;
     for (const auto& [name, p] : named) works.push_back(broadcast_async(p, 0));
-    for (const auto& [name, b] : module_->named_buffers()) works.push_back(broadcast_async(b, 0));
+    for (const auto& [name, b] : module_.named_buffers()) works.push_back(broadcast_async(b, 0));
     for (const Work& work : works) work.wait();
   }
   for (const auto& [name, p] : named)

@@ -2,9 +2,9 @@
 // slice of the global batch, gradients averaged across ranks during backward.
 //
 //   dist::init();
-//   auto model = std::make_shared<MyModel>();
+//   MyModel model;
 //   dist::DistributedDataParallel ddp(model);         // rank 0's parameters and buffers everywhere
-//   loss(model->forward(my_slice_of_the_batch)).backward();  // gradients averaged when it returns
+//   loss(model.forward(my_slice_of_the_batch)).backward();  // gradients averaged when it returns
 //   optimizer.step();                                 // identical on every rank
 //
 // Construction checks that every rank has the same parameters (count, dtypes, devices, shapes;
@@ -49,12 +49,13 @@ struct GradientSyncStats {
 
 class DistributedDataParallel {
  public:
-  explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DataParallelOptions options = {});
+  // The module must outlive this object (which keeps hooks on its parameters until destroyed).
+  explicit DistributedDataParallel(nn::Module& module, DataParallelOptions options = {});
   ~DistributedDataParallel();
   DistributedDataParallel(const DistributedDataParallel&) = delete;
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
-  nn::Module& module() const { return *module_; }
+  nn::Module& module() const { return module_; }
 
   // Suspends gradient synchronisation for its lifetime (restores the previous state after).
   class NoSync {
@@ -79,7 +80,7 @@ class DistributedDataParallel {
 
  private:
   struct Reducer;
-  std::shared_ptr<nn::Module> module_;
+  nn::Module& module_;
   std::shared_ptr<Reducer> reducer_;
   std::vector<Tensor> parameters_;
   std::vector<autograd::GradReadyHookHandle> hooks_;

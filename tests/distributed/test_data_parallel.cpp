@@ -92,7 +92,7 @@ TEST_CASE("distributed: DDP gradients equal one process's on the same global bat
     CAPTURE(dtype);
     manual_seed(7 + static_cast<std::uint64_t>(dist::rank()));  // different on purpose: DDP broadcasts rank 0's
     auto net = make_net(dtype);
-    dist::DistributedDataParallel ddp(net, {.bucket_bytes = 64});
+    dist::DistributedDataParallel ddp(*net, {.bucket_bytes = 64});
     CHECK(ddp.buckets().size() > 1);
     auto reference = reference_copy(*net, dtype);
     const double tolerance = dtype == kFloat64 ? 1e-12 : 1e-6;
@@ -122,7 +122,7 @@ TEST_CASE("distributed: DDP gradients equal one process's on the same global bat
 TEST_CASE("distributed: after 20 DDP steps the parameters are bit-identical on every rank") {
   manual_seed(11 + static_cast<std::uint64_t>(dist::rank()));
   auto net = make_net(kFloat32);
-  dist::DistributedDataParallel ddp(net, {.bucket_bytes = 128});
+  dist::DistributedDataParallel ddp(*net, {.bucket_bytes = 128});
   optim::Adam optimizer(net->parameters(), {.lr = 1e-2});
   for (int step = 0; step < 20; ++step) {
     optimizer.zero_grad();
@@ -142,7 +142,7 @@ TEST_CASE("distributed: DDP refuses ranks whose models differ, naming the parame
     return;
   }
   auto net = std::make_shared<SmallNet>(dist::rank() == 1 ? 9 : 8);
-  const std::string message = error_message([&] { dist::DistributedDataParallel ddp(net); });
+  const std::string message = error_message([&] { dist::DistributedDataParallel ddp(*net); });
   CHECK_MESSAGE(contains(message, "parameter 0"), message);
   CHECK_MESSAGE(contains(message, "float32 [9, 6] on cpu on rank 1"), message);
   CHECK_MESSAGE(contains(message, "float32 [8, 6] on cpu on rank 0"), message);
