@@ -51,7 +51,9 @@ void check_reduce_op(const Tensor& tensor, ReduceOp op, Collective collective) {
               collective_name(collective), rank(), world_size());
 }
 
-detail::ReduceKind kind_of(ReduceOp op) { return op == ReduceOp::Max ? detail::ReduceKind::Max : detail::ReduceKind::Sum; }
+detail::ReduceKind kind_of(ReduceOp op) {
+  return op == ReduceOp::Max ? detail::ReduceKind::Max : detail::ReduceKind::Sum;
+}
 
 // Communication needs contiguous memory: the tensor itself, or a copy whose values wait() copies back.
 Tensor contiguous_staging(const Tensor& tensor) {
