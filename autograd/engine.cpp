@@ -7,6 +7,7 @@
 //    at a node from several paths are summed before it runs.
 // 3. Unless retain_graph, release each node's saved tensors right after it runs.
 // All of this runs with grad mode off: backward formulas do not build graphs of their own.
+// 4. Run the end-of-backward callbacks queued during the pass (backward_hooks.h), in order.
 // In anomaly mode (anomaly_mode.h) the seed gradients and every node's results are checked for
 // NaN/Inf, so the first node to produce one is named.
 #include <queue>
@@ -14,6 +15,7 @@
 #include <unordered_set>
 
 #include "autograd/anomaly_mode.h"
+#include "autograd/backward_hooks.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/elementwise.h"
@@ -42,11 +44,43 @@ std::unordered_map<Node*, int> count_dependencies(const std::vector<Node*>& root
   return deps;
 }
 
+// The callbacks queued by the backward pass running in this thread; null outside one. A pass nested
+// in another (a hook calling backward) has its own queue.
+thread_local std::vector<std::function<void()>>* end_of_backward_callbacks = nullptr;
+
+class CallbackQueueScope {
+ public:
+  CallbackQueueScope() : outer_(end_of_backward_callbacks) { end_of_backward_callbacks = &queue_; }
+  ~CallbackQueueScope() { end_of_backward_callbacks = outer_; }
+  CallbackQueueScope(const CallbackQueueScope&) = delete;
+  CallbackQueueScope& operator=(const CallbackQueueScope&) = delete;
+  // Runs the queue until empty (a callback may queue another).
+  void run() {
+    for (std::size_t i = 0; i < queue_.size(); ++i) {
+      auto callback = std::move(queue_[i]);
+      callback();
+    }
+    queue_.clear();
+  }
+
+ private:
+  std::vector<std::function<void()>> queue_;
+  std::vector<std::function<void()>>* outer_;
+};
+
 }  // namespace
+
+void queue_end_of_backward_callback(std::function<void()> callback) {
+  EMBER_CHECK(end_of_backward_callbacks != nullptr,
+              "queue_end_of_backward_callback: called outside a backward pass (only hooks that run during "
+              "backward may queue one)");
+  end_of_backward_callbacks->push_back(std::move(callback));
+}
 
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_outputs,
                   bool retain_graph) {
   NoGradGuard no_grad;
+  CallbackQueueScope callbacks;
   const bool detect_anomaly = is_detect_anomaly_enabled();
   if (detect_anomaly) check_backward_seed(grad_outputs);
   std::vector<Node*> root_nodes;
@@ -88,6 +122,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
       if (--deps[next] == 0) ready.push(next);
     }
   }
+  callbacks.run();
 }
 
 }  // namespace ember::autograd

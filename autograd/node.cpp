@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "autograd/anomaly_mode.h"
+#include "autograd/backward_hooks.h"
 #include "autograd/grad_mode.h"
 #include "ops/elementwise.h"
 
@@ -71,16 +72,19 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   EMBER_CHECK(grad_output.shape() == leaf->shape,
               "backward: gradient of shape {} does not match leaf of shape {}",
               grad_output.shape(), leaf->shape);
-  std::lock_guard lock(leaf_lock(leaf.get()));
-  if (!leaf->grad) {
-    // Adopt the gradient only if nothing else can see its storage; users may modify .grad in place.
-    bool exclusive = grad_output.is_contiguous() && grad_output.storage().use_count() == 1 &&
-                     grad_output.impl_ptr().use_count() == 1;
-    Tensor g = exclusive ? grad_output.detach() : grad_output.clone();
-    leaf->grad = g.impl_ptr();
-  } else {
-    Tensor(leaf->grad).add_(grad_output);
+  {
+    std::lock_guard lock(leaf_lock(leaf.get()));
+    if (!leaf->grad) {
+      // Adopt the gradient only if nothing else can see its storage; users may modify .grad in place.
+      bool exclusive = grad_output.is_contiguous() && grad_output.storage().use_count() == 1 &&
+                       grad_output.impl_ptr().use_count() == 1;
+      Tensor g = exclusive ? grad_output.detach() : grad_output.clone();
+      leaf->grad = g.impl_ptr();
+    } else {
+      Tensor(leaf->grad).add_(grad_output);
+    }
   }
+  run_grad_ready_hooks(leaf);  // outside the lock: a hook may read .grad
   return {};
 }
 

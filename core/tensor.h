@@ -27,6 +27,7 @@ namespace ember {
 
 namespace autograd {
 class Node;
+struct GradReadyHooks;  // autograd/backward_hooks.h
 }
 
 inline constexpr DType kFloat32 = DType::Float32;
@@ -59,6 +60,7 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;
   std::shared_ptr<TensorImpl> grad;
   std::weak_ptr<autograd::Node> grad_accumulator;  // created on first use, shared by all uses
+  std::shared_ptr<autograd::GradReadyHooks> grad_ready_hooks;  // null until a hook is added
 };
 
 class Tensor {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "autograd/anomaly_mode.h"
+#include "autograd/backward_hooks.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"

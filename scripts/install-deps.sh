@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Ember's build and test dependencies from Debian packages, idempotently.
 # Skips apt entirely when everything is already present, so re-runs cost nothing.
-#   scripts/install-deps.sh           build, test and copy-task dependencies
+#   scripts/install-deps.sh           build, test and copy-task dependencies (Open MPI included)
 #   scripts/install-deps.sh --bench   also, for bench/'s side-by-side comparisons only: Debian's
 #                                     PyTorch 1.13 (python3-torch) and a current PyTorch 2.x from PyPI
 #                                     in .venv-bench/ (git-ignored, ~4 GB; the pinned set and why each
@@ -16,7 +16,9 @@ packages=(build-essential cmake ninja-build pkg-config
           # the fuzzers (scripts/fuzz.sh): clang, its OpenMP, and compiler-rt's libFuzzer and
           # sanitizer runtimes (libclang-rt-dev since Debian 12 / Ubuntu 23.04; before that they
           # came with libclang-common-*-dev, which clang depends on)
-          clang libomp-dev libclang-rt-dev)
+          clang libomp-dev libclang-rt-dev
+          # distributed/: Open MPI launches the processes and reduces CPU tensors (mpirun, mpi.h)
+          libopenmpi-dev openmpi-bin)
 [ "$bench" = 1 ] && packages+=(python3-torch python3-venv)
 
 install_packages() {

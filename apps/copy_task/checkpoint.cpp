@@ -1,5 +1,7 @@
 // Checkpoint files of the copy task (see checkpoint.h). Keys are prefixed by owner: "model.",
-// "optim.", "sched."; plus "rng.seed", "rng.offset" and "step" (0-d int64) and "elapsed_s".
+// "optim.", "sched."; plus "rng.seed", "rng.offset" (rank 0's generator) and "step" (0-d int64),
+// "elapsed_s", "ranks" (0-d int64; absent in files from before distributed runs: 1) and, for more
+// than one rank, "rng.rank_states" ((ranks, 2) int64: every rank's seed and offset).
 #include "checkpoint.h"
 
 #include <bit>
@@ -38,14 +40,25 @@ std::int64_t read_scalar(const nn::StateDict& state, const std::string& name, co
 }  // namespace
 
 void save_checkpoint(const std::string& path, const TrainingParts& parts, std::int64_t step, double elapsed_s,
-                     bool finished, const nn::Metadata& identity) {
+                     bool finished, const nn::Metadata& identity,
+                     const std::vector<std::pair<std::uint64_t, std::uint64_t>>& generator_states) {
   nn::StateDict state = with_prefix(parts.model.state_dict(), "model.");
   state.merge(with_prefix(parts.optimizer.state_dict(), "optim."));
   if (parts.scheduler) state.merge(with_prefix(parts.scheduler->state_dict(), "sched."));
-  const Generator& gen = default_generator();
   // Philox seeds and offsets are uint64; stored bit for bit in int64 tensors.
-  state["rng.seed"] = from_vector<std::int64_t>({std::bit_cast<std::int64_t>(gen.seed())}, {});
-  state["rng.offset"] = from_vector<std::int64_t>({std::bit_cast<std::int64_t>(gen.offset())}, {});
+  const auto [seed0, offset0] = generator_states.front();
+  state["rng.seed"] = from_vector<std::int64_t>({std::bit_cast<std::int64_t>(seed0)}, {});
+  state["rng.offset"] = from_vector<std::int64_t>({std::bit_cast<std::int64_t>(offset0)}, {});
+  const auto ranks = static_cast<std::int64_t>(generator_states.size());
+  state["ranks"] = scalar(ranks);
+  if (ranks > 1) {
+    std::vector<std::int64_t> states;
+    for (const auto& [seed, offset] : generator_states) {
+      states.push_back(std::bit_cast<std::int64_t>(seed));
+      states.push_back(std::bit_cast<std::int64_t>(offset));
+    }
+    state["rng.rank_states"] = from_vector<std::int64_t>(states, {ranks, 2});
+  }
   state["step"] = scalar(step);
   state["elapsed_s"] = full({}, elapsed_s, kFloat64);
   nn::Metadata metadata = identity;
@@ -54,7 +67,7 @@ void save_checkpoint(const std::string& path, const TrainingParts& parts, std::i
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path, const TrainingParts& parts, const nn::Metadata& identity,
-                                 std::int64_t max_step) {
+                                 std::int64_t max_step, Shard rank) {
   nn::Metadata metadata;
   nn::StateDict state;
   try {
@@ -69,6 +82,11 @@ LoadedCheckpoint load_checkpoint(const std::string& path, const TrainingParts& p
                 it == metadata.end() ? "(missing)" : it->second, value);
   }
   // Everything is checked before anything is restored.
+  const std::int64_t written_by = state.count("ranks") ? read_scalar(state, "ranks", path) : 1;
+  if (written_by != rank.count)
+    bad_input("checkpoint {} was written by a run on {} process{}, this run has {}: resume it with the same "
+              "number of processes (mpirun -np {})",
+              path, written_by, written_by == 1 ? "" : "es", rank.count, written_by);
   const std::int64_t step = read_scalar(state, "step", path);
   if (step < 0 || step > max_step)
     bad_input("checkpoint {}: step {} is outside this run's [0, {}]", path, step, max_step);
@@ -78,8 +96,16 @@ LoadedCheckpoint load_checkpoint(const std::string& path, const TrainingParts& p
   const double elapsed_s = elapsed->second.item<double>();
   if (!std::isfinite(elapsed_s) || elapsed_s < 0)
     bad_input("checkpoint {}: elapsed_s {} is not a time", path, elapsed_s);
-  const auto rng_seed = std::bit_cast<std::uint64_t>(read_scalar(state, "rng.seed", path));
-  const auto rng_offset = std::bit_cast<std::uint64_t>(read_scalar(state, "rng.offset", path));
+  auto rng_seed = std::bit_cast<std::uint64_t>(read_scalar(state, "rng.seed", path));
+  auto rng_offset = std::bit_cast<std::uint64_t>(read_scalar(state, "rng.offset", path));
+  if (rank.count > 1) {
+    auto states = state.find("rng.rank_states");
+    if (states == state.end() || states->second.dtype() != kInt64 || states->second.shape() != Shape{rank.count, 2})
+      bad_input("checkpoint {}: missing or malformed entry 'rng.rank_states'", path);
+    const std::vector<std::int64_t> values = states->second.to_vector<std::int64_t>();
+    rng_seed = std::bit_cast<std::uint64_t>(values[static_cast<std::size_t>(2 * rank.index)]);
+    rng_offset = std::bit_cast<std::uint64_t>(values[static_cast<std::size_t>(2 * rank.index + 1)]);
+  }
   try {
     parts.model.load_state_dict(take_prefix(state, "model."));
     parts.optimizer.load_state_dict(take_prefix(state, "optim."));

@@ -1,4 +1,5 @@
 // Command line of the copy task (CLI11), the protocol/scale presets, run.json and resume rules.
+#include "ranks.h"
 #include "config.h"
 
 #include <CLI/CLI.hpp>
@@ -429,9 +430,11 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
     c.print_config = print_config;
   } else {
     if (c.out.empty()) c.out = "results/copy_task/" + timestamp();
-    if (!c.print_config) check_new_output(c);
+    if (!c.print_config && is_main_rank()) check_new_output(c);  // rank 0 alone writes there
   }
   if (!c.print_config) check_memory(c);
+  if (c.batch % ranks() != 0)
+    bad_input("--batch {} does not split evenly across {} processes: give a multiple of {}", c.batch, ranks(), ranks());
   return c;
 }
 

@@ -72,4 +72,30 @@ NotebookBatch make_notebook_batch(std::uint64_t seed, std::uint64_t index, std::
   return {tokens, tokens.narrow(1, 1, n - 1).contiguous()};
 }
 
+namespace {
+Tensor rows_of(const Tensor& t, Shard shard) {
+  EMBER_CHECK(shard.count > 0 && t.size(0) % shard.count == 0,
+              "copy task: a batch of {} sequences does not split into {} equal shards", t.size(0), shard.count);
+  const std::int64_t rows = t.size(0) / shard.count;
+  return t.narrow(0, shard.index * rows, rows).contiguous();
+}
+}  // namespace
+
+LmBatch shard_of(const LmBatch& global, Shard shard) {
+  if (shard.count == 1) return global;
+  LmBatch out{rows_of(global.inputs, shard), rows_of(global.targets, shard), 0};
+  for (std::int64_t t : out.targets.to_vector<std::int64_t>()) out.scored += t != kIgnore;
+  return out;
+}
+
+Seq2SeqBatch shard_of(const Seq2SeqBatch& global, Shard shard) {
+  if (shard.count == 1) return global;
+  return {rows_of(global.src, shard), rows_of(global.tgt_in, shard), rows_of(global.tgt_out, shard)};
+}
+
+NotebookBatch shard_of(const NotebookBatch& global, Shard shard) {
+  if (shard.count == 1) return global;
+  return {rows_of(global.tokens, shard), rows_of(global.targets, shard)};
+}
+
 }  // namespace copy_task

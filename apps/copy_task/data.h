@@ -25,7 +25,9 @@
 // :559-561; 1-indexed as Julia counts).
 //
 // Batches come from a counter-based generator keyed by (seed, step), so batch t is the same
-// whether or not the run was interrupted and resumed.
+// whether or not the run was interrupted and resumed, and whatever the number of processes: under
+// `mpirun -np K` every rank draws the same global batch and trains on its shard (rows
+// [r B/K, (r+1) B/K)), so the run's global data stream does not depend on K.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +69,16 @@ struct NotebookBatch {
   ember::Tensor tokens;   // (B, N): [11, s_1..s_{N-2}, 12], read by the encoder and, whole, by the decoder
   ember::Tensor targets;  // (B, N - 1): tokens[:, 1:], scored against the decoder's outputs [:, :N-1]
 };
+
+// One rank's share of a global batch: rows [index * B / count, (index + 1) * B / count).
+struct Shard {
+  std::int64_t index = 0, count = 1;
+};
+// The shard's rows (B must be a multiple of shard.count; checked by the config). An LmBatch's
+// scored count becomes the shard's.
+LmBatch shard_of(const LmBatch& global, Shard shard);
+Seq2SeqBatch shard_of(const Seq2SeqBatch& global, Shard shard);
+NotebookBatch shard_of(const NotebookBatch& global, Shard shard);
 
 // Batch `index` of the stream identified by seed, in the paper layout of length seq_len; n is
 // drawn per sequence from paper_layout(seq_len) (fixed_n > 0 fixes it, as evaluation does).

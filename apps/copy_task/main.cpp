@@ -5,7 +5,8 @@
 // loss mask, exit_codes.h for how it ends, stop_signal.h for Ctrl-C. With --seeds K every
 // (attention kind, N) is trained K times, seeds --seed .. --seed + K - 1, in the order N, kind,
 // seed, so that an interrupted study resumes at the run where it stopped; report.md and loss.png
-// summarise the K runs (seed_stats.h).
+// summarise the K runs (seed_stats.h). Under `mpirun -np K` the K processes share every global
+// batch and average their gradients (ranks.h); rank 0 alone writes files and prints.
 #include <optional>
 
 #include <ember/ember.h>
@@ -16,6 +17,7 @@
 #include "hyperparameters.h"
 #include "notebook_model.h"
 #include "plots.h"
+#include "ranks.h"
 #include "report.h"
 #include "run_folder.h"
 #include "stop_signal.h"
@@ -27,6 +29,7 @@ namespace {
 using namespace copy_task;
 
 int interrupted(const Config& config, const std::string& where) {
+  if (!is_main_rank()) return kInterrupted;
   fmt::print("interrupted {}. Continue with:\n  copy_task --resume {}\n", where, shell_quoted(config.out));
   return kInterrupted;
 }
@@ -62,8 +65,10 @@ std::string configuration_text(const Config& c) {
 
 int run(const Config& config) {
   ember::set_num_threads(config.threads);
-  fmt::print("copy task: {} protocol, {} scale, {}; output in {}\n",
-             choice_name(config.protocol), choice_name(config.scale), ember::backend_info(), config.out);
+  if (is_main_rank())
+    fmt::print("copy task: {} protocol, {} scale, {}; {} process{} ({} threads each); output in {}\n",
+               choice_name(config.protocol), choice_name(config.scale), ember::backend_info(), ranks(),
+               ranks() == 1 ? "" : "es", config.threads, config.out);
   // Rows of a metrics file written before --seeds come from a one-seed run: seed --seed.
   MetricsLog log(config.out + "/metrics.csv", config.seed);
   std::optional<MetricsLog> test_log;  // the authors' periodic teacher-forced test (trainer.h)
@@ -79,12 +84,14 @@ int run(const Config& config) {
           return interrupted(config, r.steps < config.steps
                                          ? fmt::format("at step {} of {} (checkpoint written)", r.steps, label)
                                          : fmt::format("while evaluating {}", label));
-        fmt::print("{}: held-out token accuracy {:.2f}%, exact sequences {:.2f}%\n", label, 100 * r.eval.token_acc,
+        if (is_main_rank())
+          fmt::print("{}: held-out token accuracy {:.2f}%, exact sequences {:.2f}%\n", label, 100 * r.eval.token_acc,
                    100 * r.eval.exact_acc);
         runs.push_back(r);
       }
     }
   }
+  if (!is_main_rank()) return kSuccess;  // rank 0 evaluates, times and reports
   write_eval_csv(config.out + "/eval.csv", config, runs);
   std::vector<TimingRow> timing;
   if (config.sweep) {
@@ -99,10 +106,19 @@ int run(const Config& config) {
   return plots.failed ? kEnvironmentFailure : kSuccess;
 }
 
-}  // namespace
+// Under mpirun a failing rank ends the whole job with its message, so that no rank waits for it.
+int fail(std::string_view message, int exit_code) {
+  if (ranks() > 1) abort_job(fmt::format("copy_task: {}", message), exit_code);
+  fmt::print(stderr, "copy_task: {}\n", message);
+  return exit_code;
+}
 
-int main(int argc, char** argv) {
-  ember::apply_runtime_defaults(argv);  // may re-execute this program once (ops/runtime_defaults.h)
+int run_program(int argc, char** argv) {
+  try {
+    start_ranks();  // joins the job under mpirun or srun
+  } catch (const ember::Error& e) {
+    return fail(e.what(), kEnvironmentFailure);
+  }
   std::optional<Config> config;
   try {
     int exit_code = kSuccess;
@@ -113,20 +129,26 @@ int main(int argc, char** argv) {
       return kSuccess;
     }
   } catch (const ember::Error& e) {  // BadInput, or a flag the library refused
-    fmt::print(stderr, "copy_task: {}\n", e.what());
-    return kBadInput;
+    return fail(e.what(), kBadInput);
   }
   install_stop_handler();
   std::optional<RunFolder> folder;
   try {
-    folder.emplace(*config);
+    if (is_main_rank()) folder.emplace(*config);  // rank 0 alone writes files
     return run(*config);
   } catch (const BadInput& e) {
-    fmt::print(stderr, "copy_task: {}\n", e.what());
     if (folder) folder->discard_if_new();
-    return kBadInput;
+    return fail(e.what(), kBadInput);
   } catch (const std::exception& e) {  // EnvironmentFailure, out of memory, anything unexpected
-    fmt::print(stderr, "copy_task: {}\n", e.what());
-    return kEnvironmentFailure;
+    return fail(e.what(), kEnvironmentFailure);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ember::apply_runtime_defaults(argv);  // may re-execute this program once (ops/runtime_defaults.h)
+  const int exit_code = run_program(argc, argv);
+  end_ranks();
+  return exit_code;
 }

@@ -43,12 +43,21 @@ class LmModel final : public CopyModel {
 
   // Cross entropy with ignore_index averages over every scored target of the batch, i.e.
   // sum(mask * CE) / sum(mask) as main.py computes it: longer sequences weigh more.
-  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
-    LmBatch batch = make_lm_batch(data_seed, index, config_.batch, seq_len_);
+  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index, Shard shard) override {
+    const LmBatch global = make_lm_batch(data_seed, index, config_.batch, seq_len_);
+    const LmBatch batch = shard_of(global, shard);
     Tensor targets = batch.targets.to(config_.device);
     Tensor logits = model_.forward(batch.inputs.to(config_.device));
-    return {cross_entropy(logits, targets, {.ignore_index = kIgnore}), scored_accuracy(logits, targets),
-            batch.inputs.numel()};
+    Tensor loss = cross_entropy(logits, targets, {.ignore_index = kIgnore});  // mean over the shard's scored
+    double accuracy = scored_accuracy(logits, targets);
+    if (shard.count > 1) {
+      // The global loss is the mean over every scored target of the global batch; shards score
+      // different counts, so each mean is weighted by its share before the ranks average them.
+      const double weight = static_cast<double>(batch.scored * shard.count) / static_cast<double>(global.scored);
+      loss = loss * weight;
+      accuracy *= weight;
+    }
+    return {loss, accuracy, batch.inputs.numel()};
   }
 
   EvalResult evaluate(std::uint64_t eval_seed, std::int64_t sequences, const std::atomic<bool>& stop) override {
@@ -83,8 +92,8 @@ class Seq2SeqModel final : public CopyModel {
   }
   nn::Module& module() override { return model_; }
 
-  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
-    Seq2SeqBatch batch = make_seq2seq_batch(data_seed, index, config_.batch, n_);
+  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index, Shard shard) override {
+    Seq2SeqBatch batch = shard_of(make_seq2seq_batch(data_seed, index, config_.batch, n_), shard);
     const Device device = config_.device;
     Tensor targets = batch.tgt_out.to(device);
     Tensor logits = model_.forward(batch.src.to(device), batch.tgt_in.to(device));

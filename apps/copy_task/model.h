@@ -7,11 +7,14 @@
 #include <memory>
 
 #include "config.h"
+#include "data.h"
 
 namespace copy_task {
 
 struct BatchResult {
-  ember::Tensor loss;      // scalar, with a graph when grad mode is on
+  // Scalar, with a graph when grad mode is on. For a shard of the global batch, weighted so that
+  // the average over the shards is the global batch's loss (and token_acc likewise).
+  ember::Tensor loss;
   double token_acc = 0;    // teacher-forced accuracy on the scored targets
   std::int64_t tokens = 0; // tokens the model read
 };
@@ -31,8 +34,8 @@ class CopyModel {
   static std::unique_ptr<CopyModel> create(const Config& config, ember::nn::AttentionKind kind, std::int64_t seq_len);
 
   virtual ember::nn::Module& module() = 0;
-  // Training batch `index` of the stream seeded by data_seed.
-  virtual BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) = 0;
+  // Training batch `index` of the stream seeded by data_seed, or this rank's shard of it.
+  virtual BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index, Shard shard = {}) = 0;
   // Greedy generation (RNN state for linear attention, KV cache for softmax; the notebook variant
   // re-runs its non-causal decoder on the prefix) on held-out data, one batch at a time; returns
   // early, marked interrupted, once `stop` is set.

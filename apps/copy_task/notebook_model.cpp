@@ -182,8 +182,8 @@ class NotebookCopyModel final : public CopyModel {
   nn::Module& module() override { return model_; }
 
   // The decoder reads the whole sequence; its outputs at positions 1..N-1 are scored.
-  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index) override {
-    NotebookBatch batch = make_notebook_batch(data_seed, index, config_.batch, n_);
+  BatchResult train_batch(std::uint64_t data_seed, std::uint64_t index, Shard shard) override {
+    NotebookBatch batch = shard_of(make_notebook_batch(data_seed, index, config_.batch, n_), shard);
     Tensor tokens = batch.tokens.to(config_.device);
     Tensor logits = model_.forward(tokens, tokens);
     Tensor scored = logits.narrow(1, 0, n_ - 1);  // (B, N-1, 13)

@@ -13,6 +13,7 @@
 #include "exit_codes.h"
 #include "optimization.h"
 #include "progress.h"
+#include "ranks.h"
 
 using namespace ember;
 
@@ -94,11 +95,14 @@ std::string run_file_stem(const Config& config, const RunId& run) {
   return config.seeds > 1 ? fmt::format("{}_seed{}", stem, run.seed) : stem;
 }
 
-// A checkpoint that cannot be written (a full disk) is an environment failure.
+// A checkpoint that cannot be written (a full disk) is an environment failure. Every rank calls it
+// (each hands in its generator state); rank 0 writes.
 void save(const std::string& path, const TrainingParts& parts, std::int64_t step, double elapsed_s, bool finished,
           const nn::Metadata& identity) {
+  const auto generator_states = gather_generator_states();
+  if (!is_main_rank()) return;
   try {
-    save_checkpoint(path, parts, step, elapsed_s, finished, identity);
+    save_checkpoint(path, parts, step, elapsed_s, finished, identity, generator_states);
   } catch (const Error& e) {
     environment_failure("{}", e.what());
   }
@@ -138,6 +142,7 @@ std::string run_label(const Config& config, const RunId& run) {
 }
 
 MetricsLog::MetricsLog(std::string path, std::uint64_t seed_of_old_rows) : path_(std::move(path)) {
+  if (!is_main_rank()) return;  // rank 0 alone keeps the files
   std::ifstream in(path_);
   std::string line;
   if (in && std::getline(in, line)) {  // header
@@ -148,6 +153,7 @@ MetricsLog::MetricsLog(std::string path, std::uint64_t seed_of_old_rows) : path_
 }
 
 void MetricsLog::write() const {
+  if (!is_main_rank()) return;
   std::string text = std::string(kMetricsHeader) + "\n";
   for (const auto& r : rows_) text += format_row(r) + "\n";
   try {
@@ -191,6 +197,13 @@ RunResult train_run(const Config& config, const RunId& run, MetricsLog& log, Met
   manual_seed(run.seed);
   auto model = CopyModel::create(config, kind, seq_len);
   model->module().train();
+  // Under mpirun: gradients averaged over the ranks, and each rank's dropout masks from a stream of
+  // its own (rank 0's is the single-process stream).
+  const GradientAveraging averaging(model->module());
+  if (rank() > 0) {
+    Generator& gen = default_generator();
+    gen.set_state(gen.seed(), gen.offset() + (static_cast<std::uint64_t>(rank()) << 48));
+  }
   const std::vector<Tensor> parameters = model->module().parameters();
   Optimization optimization = make_optimization(config, parameters);
   optim::Optimizer& optimizer = *optimization.optimizer;
@@ -207,38 +220,44 @@ RunResult train_run(const Config& config, const RunId& run, MetricsLog& log, Met
   std::int64_t start_step = 0;
   double elapsed_before = 0;  // training seconds spent before a resume
   if (config.resumed && std::filesystem::exists(ckpt)) {
-    LoadedCheckpoint loaded = load_checkpoint(ckpt, parts, identity, config.steps);
+    LoadedCheckpoint loaded = load_checkpoint(ckpt, parts, identity, config.steps, my_shard());
     start_step = loaded.step;
     elapsed_before = loaded.elapsed_s;
     log.truncate_after(run, start_step);
     if (test_log) test_log->truncate_after(run, start_step);
-    fmt::print("{}: resumed at step {}\n", label, start_step);
+    if (is_main_rank()) fmt::print("{}: resumed at step {}\n", label, start_step);
   } else if (config.resumed) {
     log.truncate_after(run, 0);
     if (test_log) test_log->truncate_after(run, 0);
   }
 
   const std::string seed_label = config.seeds > 1 ? fmt::format(" seed {}", run.seed) : "";
-  Progress progress(fmt::format("{:>7} N={:<5}{}", name, seq_len, seed_label), config.steps);
+  std::optional<Progress> progress;  // printed by rank 0
+  if (is_main_rank()) progress.emplace(fmt::format("{:>7} N={:<5}{}", name, seq_len, seed_label), config.steps);
   auto started = std::chrono::steady_clock::now();
   std::int64_t tokens_since_log = 0;
   auto last_log = started;
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     BatchResult batch = [&] {
       ember::AutocastGuard autocast(ember::kBFloat16, config.precision == Precision::Bf16);
-      return model->train_batch(run.seed, static_cast<std::uint64_t>(step));
+      return model->train_batch(run.seed, static_cast<std::uint64_t>(step), my_shard());
     }();
     optimizer.zero_grad();
-    batch.loss.backward();
+    batch.loss.backward();  // under mpirun, returns with the gradients averaged over the ranks
     apply_update(config, optimizer, parameters);
     const double lr = optimizer.param_groups().front().lr.value();
     if (scheduler) scheduler->step();
-    tokens_since_log += batch.tokens;
-    result.final_loss = batch.loss.item<double>();
+    // The global batch's loss, accuracy and tokens (each rank's loss is weighted for this average).
+    const std::vector<double> global =
+        average_over_ranks({batch.loss.item<double>(), batch.token_acc, static_cast<double>(batch.tokens)});
+    batch.token_acc = global[1];
+    tokens_since_log += static_cast<std::int64_t>(std::llround(global[2] * ranks()));
+    result.final_loss = global[0];
     if (!std::isfinite(result.final_loss)) {
-      fmt::print("{}: the loss is {} at step {}: training diverged and stops here\n", label, result.final_loss, step);
+      if (is_main_rank())
+        fmt::print("{}: the loss is {} at step {}: training diverged and stops here\n", label, result.final_loss, step);
       result.diverged = true;
-      progress.finish();
+      if (progress) progress->finish();
       result.steps = step;
       return result;
     }
@@ -247,7 +266,7 @@ RunResult train_run(const Config& config, const RunId& run, MetricsLog& log, Met
     const double elapsed = elapsed_before + std::chrono::duration<double>(now - started).count();
     const double interval = std::chrono::duration<double>(now - last_log).count();
     const double tokens_per_s = interval > 0 ? tokens_since_log / interval : 0;
-    progress.update(step, result.final_loss, batch.token_acc, tokens_per_s);
+    if (progress) progress->update(step, result.final_loss, batch.token_acc, tokens_per_s);
     if (step % config.log_every == 0 || step == config.steps) {
       log.append({step, name, seq_len, result.final_loss, batch.token_acc, lr, elapsed, tokens_per_s, run.seed});
       tokens_since_log = 0;
@@ -265,23 +284,25 @@ RunResult train_run(const Config& config, const RunId& run, MetricsLog& log, Met
     // --test-signal-at: SIGINT/SIGTERM reach the stop handler before the check below; SIGKILL ends here.
     if (config.test_signal && config.test_signal->step == step) std::raise(config.test_signal->signal);
     const bool checkpoint_due = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
-    if (checkpoint_due || stop.load()) save(ckpt, parts, step, elapsed, false, identity);
-    if (stop.load()) {
-      progress.finish();
+    const bool stopping = on_any_rank(stop.load());  // every rank stops at the same step
+    if (checkpoint_due || stopping) save(ckpt, parts, step, elapsed, false, identity);
+    if (stopping) {
+      if (progress) progress->finish();
       result.interrupted = true;
       result.steps = step;
       return result;
     }
   }
-  progress.finish();
+  if (progress) progress->finish();
   result.steps = config.steps;
   result.train_seconds = elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  save(ckpt, parts, config.steps, result.train_seconds, true, identity);
+  if (!is_main_rank()) return result;  // rank 0 evaluates; the others are done
   try {
     nn::save(model->module(), weights_path(config, run));
   } catch (const Error& e) {
     environment_failure("{}", e.what());
   }
-  save(ckpt, parts, config.steps, result.train_seconds, true, identity);
   result.eval = model->evaluate(run.seed ^ kEvalSeedOffset, config.eval_sequences, stop);
   result.interrupted = result.eval.interrupted;
   return result;
