@@ -101,6 +101,12 @@ TEST_CASE("sdpa: float32 on every SIMD level of this CPU equals the float64 kern
         }
       }
     }
+    // A NaN query row gives a NaN output row and leaves the other rows finite.
+    Tensor qn = randn({1, 1, 70, 64}), kn = randn({1, 1, 70, 64}), vn = randn({1, 1, 70, 64});
+    qn.select(2, 3).select(2, 0).fill_(std::nan(""));
+    Tensor on = scaled_dot_product_attention(qn, kn, vn);
+    CHECK(std::isnan(on.select(2, 3).select(2, 0).item<float>()));
+    CHECK(std::isfinite(sum(on.narrow(2, 4, 66)).item<float>()));
     // Dropout draws the same mask on every path.
     Tensor q = randn({1, 2, 90, 8}), k = randn({1, 2, 90, 8}), v = randn({1, 2, 90, 8});
     Generator g1(3), g2(3);
