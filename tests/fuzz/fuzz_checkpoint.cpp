@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::TinyRun run;
   try {
     const copy_task::LoadedCheckpoint loaded = copy_task::load_checkpoint(scratch_path(), run.parts(), fuzz::tiny_identity(),
-                                                                             /*max_step=*/1000);
+                                                                             /*max_step=*/1000, copy_task::Shard{});
     // A resumed run must be able to take a step: forward, backward, update.
     Tensor tokens = zeros({1, 3}, kInt64);
     Tensor loss = cross_entropy(run.model->forward(tokens), tokens);
