@@ -10,7 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_CUDA=OFF \
+# -O1 -g1 (line tables): instrumented code compiles 2-3x faster than at -O2 -g, which was most of
+# this stage's time on 2 cores, and sanitizer reports still name file and line.
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DEMBER_CUDA=OFF \
   -DEMBER_SANITIZE=thread -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_APPS=OFF > /dev/null
 cmake --build build-tsan --parallel "$(nproc)" --target ember_tests
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
