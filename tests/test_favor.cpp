@@ -54,7 +54,7 @@ TEST_CASE("favor: features are positive and bounded, queries row by row, keys pe
 TEST_CASE("favor: attention converges to softmax attention as features grow (16 -> 256 -> 4096)") {
   manual_seed(43);
   const std::int64_t D = 8;
-  Tensor q = randn({1, 2, 16, D}, kFloat64) * 0.7, k = randn({1, 2, 16, D}, kFloat64) * 0.7;
+  Tensor q = randn({1, 2, 16, D}, kFloat64) * 0.5, k = randn({1, 2, 16, D}, kFloat64) * 0.5;
   Tensor v = randn({1, 2, 16, 4}, kFloat64);
   const Tensor softmax_out = scaled_dot_product_attention(q, k, v);  // scale 1 / sqrt(D), as FAVOR+'s kernel
   std::vector<double> errors;
@@ -69,7 +69,7 @@ TEST_CASE("favor: attention converges to softmax attention as features grow (16 
   }
   CHECK(errors[1] < errors[0]);
   CHECK(errors[2] < errors[1]);
-  CHECK(errors[2] < 0.12);  // measured 0.096 (16: 0.66, 256: 0.17)
+  CHECK(errors[2] < 0.035);  // measured 0.026 (16: 0.39, 256: 0.070)
 }
 
 TEST_CASE("favor: new_feature_map redraws, every K training passes and on demand through a model") {
