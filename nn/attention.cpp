@@ -28,19 +28,6 @@ std::string attention_kind_name(AttentionKind kind) {
   return kind == AttentionKind::Softmax ? "softmax" : "linear";
 }
 
-namespace feature_maps {
-// elu(x) + 1 computed as relu(x) + exp(min(x, 0)): x + 1 above 0, exp(x) below. Written as
-// elu(x) + 1, the -1 and +1 cancel only to float32's spacing near 1, so every x below about -17
-// gives exactly 0 and a row of features (and the normalizer with it) can vanish. exp's argument
-// never exceeds 0, so its backward cannot meet an overflowed exp(x) for large x.
-FeatureMap elu_plus_one() {
-  return {[](const Tensor& x) { return ember::relu(x) + exp(-ember::relu(-x)); }, StepFeatureMap::EluPlusOne};
-}
-FeatureMap relu() {
-  return {[](const Tensor& x) { return ember::relu(x); }, StepFeatureMap::Relu};
-}
-}  // namespace feature_maps
-
 namespace {
 
 // (B, 1, 1, Nk) or (B, 1, Nk, 1) 0/1 mask of key positions >= length (padding).
@@ -60,6 +47,11 @@ MultiHeadAttention::MultiHeadAttention(std::int64_t d_model, std::int64_t heads,
   k = register_module("k", std::make_shared<Linear>(d_model, d_model));
   v = register_module("v", std::make_shared<Linear>(d_model, d_model));
   out = register_module("out", std::make_shared<Linear>(d_model, d_model));
+  if (options_.kind == AttentionKind::Linear) {
+    query_map = register_module("feature_map", options_.feature_map.make(head_dim_));
+    key_map = options_.key_feature_map ? register_module("key_feature_map", options_.key_feature_map->make(head_dim_))
+                                       : query_map;
+  }
 }
 
 Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
@@ -101,16 +93,13 @@ Tensor MultiHeadAttention::softmax_attention(const Tensor& Q, const Tensor& K, c
 
 Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, const Tensor& V,
                                             const Tensor& key_lengths) {
-  Tensor phi_q = options_.feature_map(Q), phi_k = options_.feature_map(K);  // (B, H, N, D)
-  if (key_lengths.defined()) {
-    // Padded keys contribute nothing: their features are zeroed.
-    Tensor keep = rsub(padding_mask(key_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(Q.dtype()), 1.0);
-    phi_k = phi_k * keep;
-  }
-  if (options_.causal) return causal_linear_attention(phi_q, phi_k, V, options_.eps, options_.chunk_size);
-  Tensor state = matmul(phi_k.transpose(-1, -2), V);   // (B, H, D, M)
-  Tensor normalizer = sum(phi_k, {2}).unsqueeze(-1);   // (B, H, D, 1)
-  return linear_readout(phi_q, state, normalizer);
+  LinearAttentionOptions linear;
+  linear.causal = options_.causal;
+  linear.eps = options_.eps;
+  linear.key_lengths = key_lengths;
+  linear.chunk_size = options_.chunk_size;
+  // (B, H, N, F): padded keys are zeroed by the op.
+  return ember::linear_attention(query_map->forward(Q), key_map->forward_keys(K), V, linear);
 }
 
 Tensor MultiHeadAttention::linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const {
@@ -164,23 +153,37 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
     reserve_cache(cache, x.size(0), options);
     softmax_attention_step(s.q, s.k, s.v, cache.keys, cache.values, cache.length, s.heads_split);
   } else {
-    if (!cache.state.defined()) {
-      cache.state = zeros({x.size(0), heads_, head_dim_, head_dim_}, options);
-      cache.normalizer = zeros({x.size(0), heads_, head_dim_, 1}, options);
-    } else if (!cache.state.is_contiguous() || !cache.normalizer.is_contiguous()) {
-      cache.state = cache.state.contiguous();
-      cache.normalizer = cache.normalizer.contiguous();
-    }
-    if (const auto formula = options_.feature_map.formula())
-      linear_attention_step(s.q, s.k, s.v, cache.state, cache.normalizer, s.heads_split, *formula, options_.eps);
-    else
-      linear_attention_step(options_.feature_map(s.q), options_.feature_map(s.k), s.v, cache.state, cache.normalizer,
-                            s.heads_split, StepFeatureMap::Identity, options_.eps);
+    linear_step(s, cache);
   }
   cache.length += 1;
   Tensor y = empty({x.size(0), 1, d_model_}, options);
   linear_out(s.heads, out->weight, out->bias, y);
   return y;
+}
+
+void MultiHeadAttention::linear_step(const StepBuffers& s, AttentionCache& cache) {
+  const std::int64_t B = s.q.size(0);
+  const TensorOptions options(s.q.dtype(), s.q.device());
+  auto reserve_state = [&](std::int64_t features) {
+    if (!cache.state.defined()) {
+      cache.state = zeros({B, heads_, features, head_dim_}, options);
+      cache.normalizer = zeros({B, heads_, features, 1}, options);
+    } else if (!cache.state.is_contiguous() || !cache.normalizer.is_contiguous()) {
+      cache.state = cache.state.contiguous();
+      cache.normalizer = cache.normalizer.contiguous();
+    }
+  };
+  const auto formula = query_map->formula();
+  if (formula && key_map == query_map) {  // elu+1 or relu: applied inside the step kernel
+    reserve_state(head_dim_);
+    linear_attention_step(s.q, s.k, s.v, cache.state, cache.normalizer, s.heads_split, *formula, options_.eps);
+    return;
+  }
+  const Tensor phi_q = query_map->forward(s.q);  // (B, H, F)
+  reserve_state(phi_q.size(-1));  // before the key map's step, which may rescale the sums
+  const Tensor phi_k = key_map->forward_key_step(s.k, cache.key_offset, {cache.state, cache.normalizer});
+  linear_attention_step(phi_q.contiguous(), phi_k.contiguous(), s.v, cache.state, cache.normalizer, s.heads_split,
+                        StepFeatureMap::Identity, options_.eps);
 }
 
 Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,
@@ -199,7 +202,7 @@ Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& mem
       cache.values = V.contiguous();
       cache.length = K.size(2);
     } else {
-      Tensor phi_k = options_.feature_map(K);
+      Tensor phi_k = key_map->forward_keys(K);
       if (memory_lengths.defined())
         phi_k = phi_k * rsub(padding_mask(memory_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(K.dtype()), 1.0);
       cache.state = matmul(phi_k.transpose(-1, -2), V);
@@ -210,7 +213,7 @@ Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& mem
   Tensor Q = split_heads(q->forward(x));
   Tensor heads = options_.kind == AttentionKind::Softmax
                      ? softmax_attention(Q, cache.keys, cache.values, memory_lengths)
-                     : linear_readout(options_.feature_map(Q), cache.state, cache.normalizer);
+                     : linear_readout(query_map->forward(Q), cache.state, cache.normalizer);
   return out->forward(merge_heads(heads));
 }
 

@@ -4,15 +4,16 @@
 //   softmax - a KV cache: keys and values of past positions, one query against all of them;
 //   linear  - the RNN form: per head a state S = sum phi(k) v^T (D x M) and Z = sum phi(k) (D),
 //             so one token costs O(D M) whatever its position.
+// Linear attention's feature maps are modules (nn/feature_maps.h) that each layer makes from its
+// options and owns (registered as "feature_map", and "key_feature_map" when the keys have their own).
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <optional>
-#include <type_traits>
 
+#include "nn/favor.h"
+#include "nn/feature_maps.h"
 #include "nn/layers.h"
-#include "ops/formulas/feature_maps.h"
 
 namespace ember::nn {
 
@@ -21,35 +22,12 @@ enum class AttentionKind { Softmax, Linear };
 AttentionKind parse_attention_kind(const std::string& name);  // "softmax" | "linear"
 std::string attention_kind_name(AttentionKind kind);
 
-// phi for linear attention; must map to non-negative features. Users can pass their own function
-// (any callable Tensor(const Tensor&) converts); the built-in maps also name their formula, so a
-// generation step applies them inside linear_attention_step instead of as separate ops.
-class FeatureMap {
- public:
-  template <typename F>
-    requires(std::is_invocable_r_v<Tensor, const F&, const Tensor&> && !std::is_same_v<std::decay_t<F>, FeatureMap>)
-  FeatureMap(F fn) : fn_(std::move(fn)) {}  // NOLINT: implicit by design, as std::function
-  FeatureMap(std::function<Tensor(const Tensor&)> fn, StepFeatureMap formula)
-      : fn_(std::move(fn)), formula_(formula) {}
-
-  Tensor operator()(const Tensor& x) const { return fn_(x); }
-  // The formula linear_attention_step can apply itself; none for a user's function.
-  std::optional<StepFeatureMap> formula() const { return formula_; }
-
- private:
-  std::function<Tensor(const Tensor&)> fn_;
-  std::optional<StepFeatureMap> formula_;
-};
-namespace feature_maps {
-FeatureMap elu_plus_one();  // elu(x) + 1, the paper's choice
-FeatureMap relu();
-}  // namespace feature_maps
-
 struct AttentionOptions {
   AttentionKind kind = AttentionKind::Softmax;
   bool causal = false;
   double dropout = 0.0;  // on the attention weights (softmax kind)
-  FeatureMap feature_map = feature_maps::elu_plus_one();
+  FeatureMapSpec feature_map = feature_maps::elu_plus_one();  // linear kind: phi of queries, and of keys
+  std::optional<FeatureMapSpec> key_feature_map;              // linear kind: phi of keys, when it differs
   double eps = 1e-6;             // linear kind: added to the normaliser
   std::int64_t chunk_size = 64;  // linear kind, causal: chunk of the chunked kernel
 };
@@ -67,8 +45,9 @@ struct StepBuffers {
 // What one attention layer remembers between generation steps.
 struct AttentionCache {
   Tensor keys, values;   // softmax: (B, H, capacity, Dh), first `length` positions valid
-  Tensor state;          // linear: S, (B, H, D, M)
-  Tensor normalizer;     // linear: Z, (B, H, D, 1)
+  Tensor state;          // linear: S, (B, H, F, M), F features per key
+  Tensor normalizer;     // linear: Z, (B, H, F, 1)
+  Tensor key_offset;     // linear, a map with a sequence-wide key stabilizer (FAVOR+): its running value
   std::int64_t length = 0;
   bool memory_ready = false;  // cross-attention: keys/values (or S, Z) of the memory computed
   StepBuffers buffers;
@@ -95,6 +74,7 @@ class MultiHeadAttention : public Module {
 
   const AttentionOptions& options() const { return options_; }
   std::shared_ptr<Linear> q, k, v, out;
+  std::shared_ptr<FeatureMap> query_map, key_map;  // the same module unless key_feature_map is set
 
  private:
   Tensor split_heads(const Tensor& x) const;  // (B, N, H*Dh) -> (B, H, N, Dh), a view
@@ -102,6 +82,7 @@ class MultiHeadAttention : public Module {
   Tensor softmax_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
   Tensor linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
   Tensor linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const;
+  void linear_step(const StepBuffers& s, AttentionCache& cache);
   StepBuffers& step_buffers(AttentionCache& cache, const Tensor& x) const;
   void reserve_cache(AttentionCache& cache, std::int64_t B, TensorOptions options) const;
 

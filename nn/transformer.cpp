@@ -19,6 +19,7 @@ AttentionOptions attention_options(const TransformerConfig& c, AttentionKind kin
   o.causal = causal;
   o.dropout = c.attention_dropout.value_or(c.dropout);
   o.feature_map = c.feature_map;
+  o.key_feature_map = c.key_feature_map;
   o.eps = c.linear_eps;
   o.chunk_size = c.chunk_size;
   return o;

@@ -37,7 +37,8 @@ struct TransformerConfig {
   AttentionKind cross_attention = AttentionKind::Softmax;  // Seq2SeqTransformer only
   bool norm_first = false;
   Activation activation = Activation::ReLU;
-  FeatureMap feature_map = feature_maps::elu_plus_one();
+  FeatureMapSpec feature_map = feature_maps::elu_plus_one();  // linear attention: queries, and keys
+  std::optional<FeatureMapSpec> key_feature_map;              // linear attention: keys, when it differs
   double linear_eps = 1e-6;
   std::int64_t chunk_size = 64;
 };

@@ -1,5 +1,6 @@
-// Causal linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") as one op with a
-// hand-written forward and backward:
+// Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") on feature-mapped queries
+// and keys, causal or not, with key-padding lengths: linear_attention. Its causal form is one op
+// with a hand-written forward and backward, causal_linear_attention:
 //
 //   out_i = sum_{j<=i} (q_i . k_j) v_j  /  (q_i . sum_{j<=i} k_j + eps)
 //
@@ -20,6 +21,22 @@
 #include "ops/dispatch.h"
 
 namespace ember {
+
+struct LinearAttentionOptions {
+  bool causal = false;
+  double eps = 1e-6;           // added to the normaliser
+  Tensor key_lengths{};        // optional int64 (B): keys at positions >= length contribute nothing
+  std::int64_t chunk_size = 64;  // causal: chunk of causal_linear_attention
+};
+
+// phi_q (B, H, Nq, D), phi_k (B, H, Nk, D), v (B, H, Nk, M) -> (B, H, Nq, M):
+//   out_i = sum_j (phi_q_i . phi_k_j) v_j / (phi_q_i . sum_j phi_k_j + eps)
+// over all j (non-causal) or j <= i (causal, which needs Nq == Nk). Padded keys (key_lengths) have
+// their phi_k rows zeroed, so they add nothing to either sum; a length >= Nk masks nothing.
+// Non-causal is composed of matmuls (phi_k^T v, then phi_q times it); causal calls
+// causal_linear_attention. Any device whose matmul and elementwise kernels exist.
+Tensor linear_attention(const Tensor& phi_q, const Tensor& phi_k, const Tensor& v,
+                        const LinearAttentionOptions& options = {});
 
 // q, k: (B, H, N, D), v: (B, H, N, M), one dtype and device; any strides with a unit last-dim
 // stride are read in place (e.g. heads split from a (B, N, H*D) projection). Returns (B, H, N, M)

@@ -86,3 +86,44 @@ TEST_CASE("causal_linear_attention: bad inputs") {
   CHECK_ERROR_CONTAINS(causal_linear_attention(zeros({1, 1, 3, 2}), zeros({1, 1, 3, 2}), zeros({1, 1, 3, 2}, kFloat64)),
                        "causal_linear_attention", "float64");
 }
+
+TEST_CASE("linear_attention: padded keys have no effect, causal and not (key_lengths)") {
+  manual_seed(47);
+  const std::int64_t N = 9;
+  const std::vector<std::int64_t> lengths = {6, 9, 0};
+  // Padding of any value, even huge: its phi_k rows are zeroed.
+  Tensor q = features({3, 2, N, 4}), k = features({3, 2, N, 4}) * 1e6, v = randn({3, 2, N, 5}, kFloat64) * 1e6;
+  const Tensor key_lengths = from_vector<std::int64_t>(lengths);
+  for (bool causal : {false, true}) {
+    INFO("causal=" << causal);
+    const Tensor masked = linear_attention(q, k, v, {.causal = causal, .key_lengths = key_lengths});
+    for (std::int64_t b = 0; b < 3; ++b) {
+      const std::int64_t n = lengths[b];
+      const Tensor qb = q.narrow(0, b, 1), kb = k.narrow(0, b, 1).narrow(2, 0, n), vb = v.narrow(0, b, 1).narrow(2, 0, n);
+      if (!causal) {
+        // Unpadded: only the first n keys and values exist.
+        const Tensor unpadded = n > 0 ? linear_attention(qb, kb, vb) : zeros({1, 2, N, 5}, kFloat64);
+        CHECK(max(abs(masked.narrow(0, b, 1) - unpadded)).item<double>() < 1e-12);
+      } else if (n > 0) {
+        // The first n positions see only unpadded keys.
+        const Tensor unpadded = linear_attention(qb.narrow(2, 0, n), kb, vb, {.causal = true});
+        CHECK(max(abs(masked.narrow(0, b, 1).narrow(2, 0, n) - unpadded)).item<double>() < 1e-12);
+      }
+    }
+  }
+}
+
+TEST_CASE("linear attention layer: padded keys have no effect with a FAVOR+ map either") {
+  manual_seed(48);
+  nn::AttentionOptions o;
+  o.kind = nn::AttentionKind::Linear;
+  o.feature_map = nn::feature_maps::favor({.num_features = 16});
+  nn::MultiHeadAttention mha(8, 2, o);
+  mha.to(kFloat64);
+  Tensor x = randn({1, 3, 8}, kFloat64), memory = randn({1, 5, 8}, kFloat64);
+  Tensor padded = cat({memory, randn({1, 2, 8}, kFloat64)}, 1);
+  const Tensor unpadded_out = mha.forward(x, memory, memory);
+  const Tensor masked_out = mha.forward(x, padded, padded, from_vector<std::int64_t>({5}));
+  // Equal up to eps's share of the normaliser: the padded keys move the shared key stabilizer.
+  CHECK(max(abs(masked_out - unpadded_out)).item<double>() < 1e-5);
+}

@@ -27,6 +27,9 @@ enum class Precision { Fp32, Bf16 };
 // What --device asks for. Auto is resolved once, when the flags are read (CUDA when available);
 // a run's configuration holds the ember::Device it resolved to.
 enum class DeviceChoice { Cpu, Cuda, Auto };
+// Linear attention's feature map (nn/feature_maps.h): elu(x)+1 (the paper's, the default), relu,
+// FAVOR+ random features (Performer), or a learned Hedgehog-style map.
+enum class FeatureMapChoice { Elu, Relu, Favor, Learned };
 
 template <typename E>
 struct Named {
@@ -62,6 +65,14 @@ template <>
 struct ChoiceNames<DeviceChoice> {
   static constexpr Named<DeviceChoice> table[] = {
       {DeviceChoice::Cpu, "cpu"}, {DeviceChoice::Cuda, "cuda"}, {DeviceChoice::Auto, "auto"}};
+};
+
+template <>
+struct ChoiceNames<FeatureMapChoice> {
+  static constexpr Named<FeatureMapChoice> table[] = {{FeatureMapChoice::Elu, "elu"},
+                                                      {FeatureMapChoice::Relu, "relu"},
+                                                      {FeatureMapChoice::Favor, "favor"},
+                                                      {FeatureMapChoice::Learned, "learned"}};
 };
 
 template <typename E>

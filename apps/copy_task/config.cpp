@@ -76,6 +76,7 @@ constexpr Setting kSettings[] = {
     {"--clip-per-tensor", "clip_per_tensor"}, {"--seq-lens", "seq_lens"},
     {"--attention", "attention"},   {"--device", "device"},
     {"--precision", "precision"},   {"--seed", "seed"},
+    {"--feature-map", "feature_map"},
     {"--seeds", "seeds"},
     {"--eval-sequences", "eval_sequences"}, {"--log-every", "log_every"},
     {"--no-sweep", "sweep"},        {"--sweep-max", "sweep_max"},
@@ -194,7 +195,8 @@ std::string Config::describe() const {
       clip_per_tensor > 0 ? fmt::format("{}", clip_per_tensor) : std::string("none"), lr,
       lr_drop_factor, lr_drop_step, fmt::join(seq_lens, ", "), kinds_text, device_word(device), choice_name(precision),
       threads > 0 ? threads : ember::get_num_threads(), seed,
-      seeds == 1 ? "1" : fmt::format("{} (seed {} to {})", seeds, seed, seed + std::uint64_t(seeds - 1)));
+      seeds == 1 ? "1" : fmt::format("{} (seed {} to {})", seeds, seed, seed + std::uint64_t(seeds - 1))) +
+         (feature_map == FeatureMapChoice::Elu ? "" : fmt::format("| feature map | {} |\n", choice_name(feature_map)));
 }
 
 nlohmann::json to_json(const Config& c) {
@@ -218,6 +220,7 @@ nlohmann::json to_json(const Config& c) {
           {"attention", attention_text(c.kinds)},
           {"device", device_word(c.device)},
           {"precision", choice_name(c.precision)},
+          {"feature_map", choice_name(c.feature_map)},
           {"threads", c.threads},
           {"seed", c.seed},
           {"seeds", c.seeds},
@@ -257,6 +260,9 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
     if (device == DeviceChoice::Auto) throw std::runtime_error("device is 'auto' (run.json holds the device used)");
     c.device = resolve_device(device);
     c.precision = choice_from_json<Precision>(j, "precision");
+    // run.json files written before --feature-map ran elu(x)+1.
+    c.feature_map = j.contains("feature_map") ? choice_from_json<FeatureMapChoice>(j, "feature_map")
+                                              : FeatureMapChoice::Elu;
     j.at("threads").get_to(c.threads);
     j.at("seed").get_to(c.seed);
     c.seeds = j.value("seeds", std::int64_t{1});  // run.json files written before --seeds: one seed
@@ -339,6 +345,9 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(flags::number_list(1, 4096));
   app.add_option("--attention", attention, "softmax, linear or both")->check(CLI::IsMember({"softmax", "linear", "both"}));
   flags::add_choice(app, "--device", device, "cpu, cuda or auto (cuda when a device is available)");
+  flags::add_choice(app, "--feature-map", c.feature_map,
+                    "linear attention's feature map: elu (elu(x)+1, the paper's), relu, favor (FAVOR+ positive "
+                    "orthogonal random features, Performer) or learned (a linear layer and a softmax, Hedgehog-style)");
   flags::add_choice(app, "--precision", c.precision,
                     "fp32, or bf16: matmuls and attention read bfloat16 under autocast, weights stay float32 "
                     "(fast on CUDA; emulated, hence slower, on the CPU)");
@@ -417,6 +426,9 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   c.sweep = !no_sweep;
   c.kinds = attention_kinds(attention);
   if (fresh && c.variant == Variant::Notebook) check_notebook_config(c);
+  if (fresh && c.variant == Variant::Notebook && c.feature_map != FeatureMapChoice::Elu)
+    bad_input("--feature-map {} is not for --variant notebook, whose model applies the notebook's elu(x)+1 itself",
+              choice_name(c.feature_map));
   if (device == DeviceChoice::Cuda && !ember::cuda_is_available())
     bad_input("--device cuda, but no CUDA device is available ({})", ember::backend_info());
   c.device = resolve_device(device);

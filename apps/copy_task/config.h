@@ -52,6 +52,7 @@ struct Config {
   std::vector<ember::nn::AttentionKind> kinds;
   ember::Device device = ember::kCPU;
   Precision precision = Precision::Fp32;
+  FeatureMapChoice feature_map = FeatureMapChoice::Elu;  // linear attention's phi
   int threads = 0;
   std::uint64_t seed = 0;
   std::int64_t seeds = 1;  // --seeds K: K runs per (kind, N), run k with seed + k (weights, dropout and data)

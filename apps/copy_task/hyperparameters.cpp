@@ -26,6 +26,23 @@ HyperparameterRow sized(const Config& c, std::string setting, std::string ember,
   return {std::move(setting), std::move(ember), std::move(source), std::move(where), std::move(note)};
 }
 
+// The feature map row: the sources' elu(x)+1 (with `elu_note` on Ember's form of it) unless
+// --feature-map chose another map.
+HyperparameterRow feature_map_row(const Config& c, std::string source, std::string where, std::string elu_note) {
+  switch (c.feature_map) {
+    case FeatureMapChoice::Elu: break;
+    case FeatureMapChoice::Relu:
+      return {"feature map", "relu(x)", std::move(source), std::move(where), "set by --feature-map"};
+    case FeatureMapChoice::Favor:
+      return {"feature map", "FAVOR+: max(D, D ln D) orthogonal random features, fixed after initialisation",
+              std::move(source), std::move(where), "set by --feature-map"};
+    case FeatureMapChoice::Learned:
+      return {"feature map", "learned: [softmax(Wx + b), softmax(-Wx - b)], W D x D from the identity",
+              std::move(source), std::move(where), "set by --feature-map"};
+  }
+  return {"feature map", "elu(x)+1, as exp(x) for x < 0", std::move(source), std::move(where), std::move(elu_note)};
+}
+
 // The lr schedule of either protocol, in the words the sources use.
 std::string schedule_text(const Config& c) {
   return c.lr_drop_step > 0 ? fmt::format("x{} once, after step {}", c.lr_drop_factor, c.lr_drop_step) : "constant";
@@ -68,8 +85,8 @@ std::vector<HyperparameterRow> paper_rows(const Config& c) {
       {"normalisation", "post-norm layers, then a final LayerNorm", "post-norm layers, then a final LayerNorm",
        "FT transformers.py:77-89,142-143; builders/transformer_builders.py:41", ""},
       {"softmax scale", "1/sqrt(head dim)", "1/sqrt(d_query)", "FT attention/full_attention.py:62", ""},
-      {"feature map", "elu(x)+1, as exp(x) for x < 0", "elu(x)+1", "FT attention/causal_linear_attention.py:15-16",
-       "same function; Ember's form keeps phi > 0 below x = -17 in float32, where elu(x)+1 rounds to 0"},
+      feature_map_row(c, "elu(x)+1", "FT attention/causal_linear_attention.py:15-16",
+                      "same function; Ember's form keeps phi > 0 below x = -17 in float32, where elu(x)+1 rounds to 0"),
       {"linear attention eps", "1e-6, added to the normaliser", "1e-6, added to the normaliser",
        "FT attention/causal_linear_attention.py:47", ""},
       {"output head", fmt::format("Linear({}, {})", d_model, kVocab), "Linear(256, 11)", "LTE main.py:111-115",
@@ -130,7 +147,7 @@ std::vector<HyperparameterRow> seed_rows(const Config& c) {
        c.scale == Scale::Full ? "Transformers.jl's default 0.1" : "scaled down (--scale small)"},
       {"feed-forward activation", "ReLU", "not stated", "-", "Vaswani et al.'s"},
       {"normalisation", "post-norm", "not stated", "-", "Vaswani et al.'s"},
-      {"feature map", "elu(x)+1, as exp(x) for x < 0", "elu(x)+1", "DM bericht.tex:130-142", ""},
+      feature_map_row(c, "elu(x)+1", "DM bericht.tex:130-142", ""),
       {"decoder self-attention", "causal (both kinds)", "not stated", "-",
        "as the paper; the notebook's linear decoder is not causal (--variant notebook)"},
       {"vocabulary", "11: symbols 1..10, 0 = separator", "10 symbols and a separator", "DM bericht.tex:100", ""},

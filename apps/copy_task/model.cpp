@@ -11,6 +11,16 @@ namespace copy_task {
 
 namespace {
 
+nn::FeatureMapSpec feature_map_spec(FeatureMapChoice choice) {
+  switch (choice) {
+    case FeatureMapChoice::Relu: return nn::feature_maps::relu();
+    case FeatureMapChoice::Favor: return nn::feature_maps::favor();
+    case FeatureMapChoice::Learned: return nn::feature_maps::learned();
+    case FeatureMapChoice::Elu: break;
+  }
+  return nn::feature_maps::elu_plus_one();
+}
+
 nn::TransformerConfig transformer_config(const Config& c, nn::AttentionKind kind) {
   nn::TransformerConfig t;
   t.vocab_size = kVocab;
@@ -22,6 +32,7 @@ nn::TransformerConfig transformer_config(const Config& c, nn::AttentionKind kind
   t.dropout = c.dropout;
   t.attention = kind;
   t.cross_attention = kind;
+  t.feature_map = feature_map_spec(c.feature_map);
   if (c.protocol == Protocol::Paper) {
     // main.py's SequencePredictor: a half-width token embedding beside a half-width sinusoid, no
     // dropout on it; fast-transformers' encoder: post-norm ReLU layers, dropout also on the

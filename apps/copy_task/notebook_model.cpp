@@ -82,7 +82,7 @@ Tensor NotebookBlock::forward(const Tensor& x, const Tensor& memory) {
   Tensor y = self_norm->forward(x + dropout_->forward(self_attn->forward(x, x, x)));  // (B, N, d)
   if (cross_attn) y = cross_norm->forward(y + dropout_->forward(cross_attn->forward(y, memory, memory)));
   Tensor hidden = fc1->forward(y);  // (B, N, d_ff)
-  hidden = activation_ == Activation::ReLU ? relu(hidden) : nn::feature_maps::elu_plus_one()(hidden);
+  hidden = activation_ == Activation::ReLU ? relu(hidden) : nn::elu_plus_one(hidden);
   return ffn_norm->forward(y + dropout_->forward(fc2->forward(hidden)));
 }
 

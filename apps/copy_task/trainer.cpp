@@ -86,6 +86,8 @@ nn::Metadata run_identity(const Config& c, const RunId& run) {
   }
   // Text-variant checkpoints, like those written before --variant, carry no variant entry.
   if (c.variant == Variant::Notebook) identity["variant"] = choice_name(c.variant);
+  // Likewise elu(x)+1 checkpoints, the only kind before --feature-map.
+  if (c.feature_map != FeatureMapChoice::Elu) identity["feature_map"] = choice_name(c.feature_map);
   return identity;
 }
 

@@ -34,6 +34,9 @@ expect_refused "--dropout: 1.5 is out of range (accepted: finite numbers in [0, 
 # Choices take their names only: not another spelling, not the number an enum is stored as.
 expect_refused "--precision: 'fp16' is not one of fp32, bf16" --precision fp16
 expect_refused "--optimizer: '1' is not one of radam, adam" --optimizer 1
+expect_refused "--feature-map: 'performer' is not one of elu, relu, favor, learned" --feature-map performer
+expect_refused "--feature-map: 'ELU' is not one of elu, relu, favor, learned" --feature-map ELU
+expect_refused "--feature-map favor is not for --variant notebook" --protocol seed --variant notebook --feature-map favor
 expect_refused "--device: 'gpu' is not one of cpu, cuda, auto" --device gpu
 expect_refused "--scale: 'Full' is not one of small, full" --scale Full
 expect_refused "--protocol: 'decoder' is not one of paper, seed" --protocol decoder

@@ -10,8 +10,9 @@ values=(0 1 2 3 -1 8 16 010 0x10 1e3 1.5 0.5 nan inf -inf abc "" 999999999999999
         4611686018427387904 100000 1000000000 "8,16" "8,,16" ",8" "4,4" "2,3" 1e-3 0.99 1e308 -0 " 3" "3 ")
 flags=(--steps --layers --heads --d-model --d-ff --dropout --batch --lr --lr-drop-step --lr-drop-factor
        --seq-lens --threads --seed --seeds --eval-sequences --log-every --sweep-max --sweep-budget --sweep-batch
-       --checkpoint-every --optimizer --attention --protocol --scale --precision --device --test-signal-at)
-words=(radam adam softmax linear both paper seed small full fp32 bf16 cpu cuda auto bogus)
+       --checkpoint-every --optimizer --attention --protocol --scale --precision --device --feature-map
+       --test-signal-at)
+words=(radam adam softmax linear both paper seed small full fp32 bf16 cpu cuda auto elu relu favor learned bogus)
 hostile=(nan inf -1 0 100000 99999999999999999999 4611686018427387904 010 "" abc)
 # Runs one vector; fails the test unless the properties hold.
 check_vector() {

@@ -1,5 +1,6 @@
-// Op table rows of the attention ops: scaled_dot_product_attention (ops/sdpa.h) and
-// causal_linear_attention (ops/linear_attention.h), against attention written out with loops.
+// Op table rows of the attention ops: scaled_dot_product_attention (ops/sdpa.h),
+// linear_attention and causal_linear_attention (ops/linear_attention.h), against attention written
+// out with loops.
 #include <cmath>
 
 #include "reference.h"
@@ -46,8 +47,10 @@ Tensor ref_sdpa(const Tensor& qt, const Tensor& kt, const Tensor& vt, bool causa
   return ref::make(out, {q.B, q.H, q.N, v.X});
 }
 
-// out_i = sum_{j<=i} (q_i . k_j) v_j / (q_i . sum_{j<=i} k_j + eps)
-Tensor ref_linear_attention(const Tensor& qt, const Tensor& kt, const Tensor& vt, double eps) {
+// out_i = sum_{j visible} (q_i . k_j) v_j / (q_i . sum_{j visible} k_j + eps), visible: j <= i
+// when causal, j < length[b] with lengths.
+Tensor ref_linear_attention(const Tensor& qt, const Tensor& kt, const Tensor& vt, double eps, bool causal = true,
+                            const std::vector<std::int64_t>& lengths = {}) {
   const Heads q(qt), k(kt), v(vt);
   std::vector<double> out(q.B * q.H * q.N * v.X, 0.0);
   for (std::int64_t b = 0; b < q.B; ++b)
@@ -55,7 +58,8 @@ Tensor ref_linear_attention(const Tensor& qt, const Tensor& kt, const Tensor& vt
       for (std::int64_t i = 0; i < q.N; ++i) {
         double* o = out.data() + ((b * q.H + h) * q.N + i) * v.X;
         double denominator = eps;
-        for (std::int64_t j = 0; j <= i; ++j) {
+        const std::int64_t end = std::min(causal ? i + 1 : k.N, lengths.empty() ? k.N : std::max<std::int64_t>(lengths[b], 0));
+        for (std::int64_t j = 0; j < end; ++j) {
           double dot = 0;
           for (std::int64_t d = 0; d < q.X; ++d) dot += q.row(b, h, i)[d] * k.row(b, h, j)[d];
           denominator += dot;
@@ -129,6 +133,75 @@ EMBER_OP(scaled_dot_product_attention) {
                      {"scaled_dot_product_attention: mixed devices",
                       [] { Tensor t = zeros({1, 1, 2, 2}); scaled_dot_product_attention(t, t, zeros({1, 1, 2, 2}, kCUDA)); },
                       {"scaled_dot_product_attention", "cuda:0"}, Needs::Cuda}},
+          .tolerance = 1e-10};
+}
+
+// Four variants in one entry: non-causal (Nq != Nk), causal, and both with key lengths.
+EMBER_OP(linear_attention) {
+  return {.name = "linear_attention",
+          .op = [](Inputs in) {
+            const Tensor lengths = in[3].to(in[0].device());
+            const std::int64_t Nq = in[0].size(2);
+            const Tensor square_k = in[1].narrow(2, 0, Nq), square_v = in[2].narrow(2, 0, Nq);
+            return cat({linear_attention(in[0], in[1], in[2]).reshape({-1}),
+                        linear_attention(in[0], square_k, square_v, {.causal = true, .chunk_size = 2}).reshape({-1}),
+                        linear_attention(in[0], in[1], in[2], {.key_lengths = lengths}).reshape({-1}),
+                        linear_attention(in[0], square_k, square_v, {.causal = true, .key_lengths = lengths}).reshape({-1})});
+          },
+          .samples = [] {
+            return std::vector<Sample>{
+                {"B 2, H 2, Nq 3, Nk 5", {features({2, 2, 3, 3}), features({2, 2, 5, 3}), s::normal({2, 2, 5, 2}),
+                                          from_vector<std::int64_t>({4, 0})}},
+                {"heads split from a projection, a length past the end",
+                 {features({1, 4, 2, 3}).transpose(1, 2), features({1, 2, 6, 3}), s::normal({1, 6, 2, 4}).transpose(1, 2),
+                  from_vector<std::int64_t>({9})}},
+                {"empty batch", {features({0, 2, 3, 3}), features({0, 2, 5, 3}), s::normal({0, 2, 5, 2}), s::indices({0}, 1)}}};
+          },
+          .reference = [](Inputs in) {
+            const std::int64_t Nq = in[0].size(2);
+            const Tensor square_k = in[1].narrow(2, 0, Nq), square_v = in[2].narrow(2, 0, Nq);
+            const std::vector<std::int64_t> lengths = in[3].to_vector<std::int64_t>();
+            std::vector<double> all;
+            for (const Tensor& p : {ref_linear_attention(in[0], in[1], in[2], 1e-6, false),
+                                    ref_linear_attention(in[0], square_k, square_v, 1e-6, true),
+                                    ref_linear_attention(in[0], in[1], in[2], 1e-6, false, lengths),
+                                    ref_linear_attention(in[0], square_k, square_v, 1e-6, true, lengths)}) {
+              auto v = p.to_vector<double>();
+              all.insert(all.end(), v.begin(), v.end());
+            }
+            return ref::make(all, {static_cast<std::int64_t>(all.size())});
+          },
+          .errors = {{"linear_attention: undefined value", [] { Tensor t = zeros({1, 1, 4, 2}); linear_attention(t, t, Tensor()); }, {"linear_attention", "undefined"}},
+                     {"linear_attention: 3-d phi_q",
+                      [] { Tensor t = zeros({1, 1, 4, 2}); linear_attention(zeros({1, 4, 2}), t, t); },
+                      {"linear_attention", "(B, H, Nq, D)", "[1, 4, 2]"}},
+                     {"linear_attention: feature sizes differ",
+                      [] { linear_attention(zeros({1, 1, 4, 2}), zeros({1, 1, 4, 3}), zeros({1, 1, 4, 2})); },
+                      {"linear_attention", "[1, 1, 4, 2]", "[1, 1, 4, 3]"}},
+                     {"linear_attention: v of another length",
+                      [] { linear_attention(zeros({1, 1, 4, 2}), zeros({1, 1, 4, 2}), zeros({1, 1, 5, 2})); },
+                      {"linear_attention", "[1, 1, 5, 2]"}},
+                     {"linear_attention: dtype mismatch",
+                      [] { linear_attention(zeros({1, 1, 4, 2}), zeros({1, 1, 4, 2}, kFloat64), zeros({1, 1, 4, 2})); },
+                      {"linear_attention", "float32", "float64"}},
+                     {"linear_attention: int64 inputs",
+                      [] { Tensor t = zeros({1, 1, 4, 2}, kInt64); linear_attention(t, t, t); },
+                      {"linear_attention", "int64"}},
+                     {"linear_attention: causal with Nq != Nk",
+                      [] { linear_attention(zeros({1, 1, 2, 2}), zeros({1, 1, 3, 2}), zeros({1, 1, 3, 2}), {.causal = true}); },
+                      {"linear_attention", "causal", "2 and 3"}},
+                     {"linear_attention: negative eps",
+                      [] { Tensor t = zeros({1, 1, 4, 2}); linear_attention(t, t, t, {.eps = -1.0}); },
+                      {"linear_attention", "eps", "-1"}},
+                     {"linear_attention: float key lengths",
+                      [] { Tensor t = zeros({1, 1, 4, 2}); linear_attention(t, t, t, {.key_lengths = zeros({1})}); },
+                      {"linear_attention", "key_lengths", "float32"}},
+                     {"linear_attention: key lengths of another batch",
+                      [] { Tensor t = zeros({2, 1, 4, 2}); linear_attention(t, t, t, {.key_lengths = from_vector<std::int64_t>({1})}); },
+                      {"linear_attention", "key_lengths", "[2]", "[1]"}},
+                     {"linear_attention: mixed devices",
+                      [] { Tensor t = zeros({1, 1, 4, 2}); linear_attention(t, t, zeros({1, 1, 4, 2}, kCUDA)); },
+                      {"linear_attention", "cuda:0"}, Needs::Cuda}},
           .tolerance = 1e-10};
 }
 
