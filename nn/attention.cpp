@@ -162,7 +162,10 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
   const TensorOptions options(x.dtype(), x.device());
   if (options_.kind == AttentionKind::Softmax) {
     reserve_cache(cache, x.size(0), options);
-    softmax_attention_step(s.q, s.k, s.v, cache.keys, cache.values, cache.length, s.heads_split);
+    if (cache.sequence_lengths.empty())
+      softmax_attention_step(s.q, s.k, s.v, cache.keys, cache.values, cache.length, s.heads_split);
+    else
+      ragged_softmax_step(s, cache);
   } else {
     if (!cache.state.defined()) {
       cache.state = zeros({x.size(0), heads_, head_dim_, head_dim_}, options);
@@ -178,6 +181,7 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
                             s.heads_split, StepFeatureMap::Identity, options_.eps);
   }
   cache.length += 1;
+  for (std::int64_t& length : cache.sequence_lengths) length += 1;
   Tensor y = empty({x.size(0), 1, d_model_}, options);
   linear_out(s.heads, out->weight, out->bias, y);
   return y;
