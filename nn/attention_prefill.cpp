@@ -25,7 +25,8 @@ namespace ember::nn {
 
 Tensor MultiHeadAttention::forward_prefill(const Tensor& x, const Tensor& lengths, AttentionCache& cache) {
   NoGradGuard no_grad;
-  EMBER_CHECK(options_.causal, "MultiHeadAttention::forward_prefill: needs causal self-attention (this layer is not causal)");
+  EMBER_CHECK(options_.causal,
+              "MultiHeadAttention::forward_prefill: needs causal self-attention (this layer is not causal)");
   EMBER_CHECK(x.defined() && x.dim() == 3 && x.size(2) == d_model_ && x.size(0) >= 1 && x.size(1) >= 1,
               "MultiHeadAttention::forward_prefill: expected x (B, P, {}) with B, P >= 1, got {}", d_model_,
               x.defined() ? x.shape() : Shape{});
@@ -35,7 +36,8 @@ Tensor MultiHeadAttention::forward_prefill(const Tensor& x, const Tensor& length
   const std::int64_t B = x.size(0), P = x.size(1);
   const std::vector<std::int64_t> sequence_lengths =
       check_prompt_lengths(lengths, B, P, "MultiHeadAttention::forward_prefill");
-  const Tensor Q = split_heads(q->forward(x)), K = split_heads(k->forward(x)), V = split_heads(v->forward(x));  // (B, H, P, Dh)
+  // (B, H, P, Dh) each
+  const Tensor Q = split_heads(q->forward(x)), K = split_heads(k->forward(x)), V = split_heads(v->forward(x));
   const TensorOptions options(x.dtype(), x.device());
   Tensor heads;  // (B, H, P, Dh)
   if (options_.kind == AttentionKind::Softmax) {

@@ -61,7 +61,8 @@ GenerationResult generate(StepModel& model, GenerationState& state, const Genera
     Tensor token = choose_next_tokens(state.next_logits, options.sampling, generator);  // (B, 1)
     chosen.push_back(token);
     // Only a stop token needs the values on the host; greedy generation otherwise stays on the device.
-    const std::vector<std::int64_t> values = options.stop_token ? token.to_vector<std::int64_t>() : std::vector<std::int64_t>{};
+    const std::vector<std::int64_t> values =
+        options.stop_token ? token.to_vector<std::int64_t>() : std::vector<std::int64_t>{};
     for (std::size_t b = 0; b < counts.size(); ++b) {
       if (state.finished[b]) {
         stopped_early = true;

@@ -22,7 +22,8 @@ Tensor clone_if_defined(const Tensor& t) { return t.defined() ? t.clone() : Tens
 // A cache's tensors under the names save() gives them.
 template <typename Cache>
 std::array<std::pair<const char*, decltype(&std::declval<Cache&>().keys)>, 4> cache_tensors(Cache& cache) {
-  return {{{"keys", &cache.keys}, {"values", &cache.values}, {"state", &cache.state}, {"normalizer", &cache.normalizer}}};
+  return {{{"keys", &cache.keys}, {"values", &cache.values}, {"state", &cache.state},
+           {"normalizer", &cache.normalizer}}};
 }
 
 std::string cache_key(std::size_t i, const char* field) { return "cache." + std::to_string(i) + "." + field; }
@@ -159,11 +160,13 @@ GenerationState GenerationState::load(const std::string& path, const StepModel& 
       check_batch(*tensor, B, 4, cache_key(index, field), path);
     }
     EMBER_CHECK(cache.keys.defined() == cache.values.defined() && cache.state.defined() == cache.normalizer.defined() &&
-                    (!cache.keys.defined() || (cache.keys.shape() == cache.values.shape() && cache.keys.size(2) == cache.length)),
+                    (!cache.keys.defined() ||
+                     (cache.keys.shape() == cache.values.shape() && cache.keys.size(2) == cache.length)),
                 "GenerationState::load: {}: cache {} is inconsistent (length {}, keys {}, values {}, state {}, "
                 "normalizer {})",
                 path, i, cache.length, cache.keys.defined() ? cache.keys.shape() : Shape{},
-                cache.values.defined() ? cache.values.shape() : Shape{}, cache.state.defined() ? cache.state.shape() : Shape{},
+                cache.values.defined() ? cache.values.shape() : Shape{},
+                cache.state.defined() ? cache.state.shape() : Shape{},
                 cache.normalizer.defined() ? cache.normalizer.shape() : Shape{});
     if (tensors.contains(cache_key(index, "sequence_lengths"))) {
       cache.sequence_lengths = take_int64s(tensors, cache_key(index, "sequence_lengths"), B, path);

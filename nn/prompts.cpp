@@ -42,7 +42,8 @@ Tensor last_positions(const Tensor& x, const std::vector<std::int64_t>& lengths)
   std::vector<std::int64_t> rows;
   for (std::int64_t b = 0; b < B; ++b) rows.push_back(b * P + lengths[static_cast<std::size_t>(b)] - 1);
   // embedding() gathers rows of a table: here the (B * P, D) table of every position.
-  return embedding(x.reshape({B * P, x.size(2)}).contiguous(), from_vector(rows, {B}, TensorOptions(kInt64, x.device())));
+  return embedding(x.reshape({B * P, x.size(2)}).contiguous(),
+                   from_vector(rows, {B}, TensorOptions(kInt64, x.device())));
 }
 
 PaddedPrompts pad_prompts(const std::vector<Tensor>& prompts, std::int64_t pad_token) {

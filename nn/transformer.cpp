@@ -108,10 +108,12 @@ Tensor DecoderLayer::forward_step(const Tensor& x, AttentionCache& self_cache, c
 Tensor DecoderLayer::forward_prefill(const Tensor& x, const Tensor& lengths, AttentionCache& self_cache,
                                      const Tensor& memory, const Tensor& memory_lengths) {
   NoGradGuard no_grad;
-  EMBER_CHECK(!cross_attn || memory.defined(), "DecoderLayer::forward_prefill: this layer cross-attends and needs a memory");
+  EMBER_CHECK(!cross_attn || memory.defined(),
+              "DecoderLayer::forward_prefill: this layer cross-attends and needs a memory");
   Tensor y = residual(x, norm1, [&](const Tensor& h) { return self_attn->forward_prefill(h, lengths, self_cache); });
   // The cross-attention cache is filled from the memory by the first step (forward_cross_step).
-  if (cross_attn) y = residual(y, norm3, [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, memory_lengths); });
+  if (cross_attn)
+    y = residual(y, norm3, [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, memory_lengths); });
   return residual(y, norm2, [&](const Tensor& h) { return ffn->forward(h); });
 }
 
@@ -234,7 +236,8 @@ Tensor Seq2SeqTransformer::prefill(const Tensor& tokens, const Tensor& lengths, 
   check_state(state, "Seq2SeqTransformer::prefill");
   EMBER_CHECK(state.empty(), "Seq2SeqTransformer::prefill: the state already holds positions; prefill starts a state");
   const Tensor& memory = state.context.at("memory");
-  const Tensor memory_lengths = state.context.contains("memory_lengths") ? state.context.at("memory_lengths") : Tensor{};
+  const Tensor memory_lengths =
+      state.context.contains("memory_lengths") ? state.context.at("memory_lengths") : Tensor{};
   const std::size_t layers = decoder_->size();
   state.prepare(tokens.size(0), 2 * layers, "Seq2SeqTransformer::prefill");
   Tensor x = tgt_embed_->forward(tokens);

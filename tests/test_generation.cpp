@@ -41,6 +41,8 @@ std::unique_ptr<nn::CausalLM> small_lm(nn::AttentionKind kind, std::uint64_t see
   return model;
 }
 
+Tensor start_tokens(std::int64_t B) { return zeros({B, 1}, kInt64); }  // Seq2Seq decoding starts from token 0
+
 Tensor row(std::vector<std::int64_t> tokens) {
   const auto n = static_cast<std::int64_t>(tokens.size());
   return from_vector(tokens, {1, n});
@@ -181,7 +183,8 @@ TEST_CASE("generate: a saved or cloned state resumes to the tokens of an uninter
     const nn::PaddedPrompts prompts = nn::pad_prompts({from_vector<std::int64_t>({1, 2, 3, 4, 5}),
                                                        from_vector<std::int64_t>({6, 7}),
                                                        from_vector<std::int64_t>({8, 9, 10})});
-    const std::vector<std::int64_t> whole = tokens_of(nn::generate(*model, prompts.tokens, prompts.lengths, greedy(10)).tokens);
+    const std::vector<std::int64_t> whole =
+        tokens_of(nn::generate(*model, prompts.tokens, prompts.lengths, greedy(10)).tokens);
     nn::GenerationState state;
     nn::prefill(*model, prompts.tokens, prompts.lengths, state);
     const std::vector<std::int64_t> first = tokens_of(nn::generate(*model, state, greedy(4)).tokens);
@@ -200,6 +203,27 @@ TEST_CASE("generate: a saved or cloned state resumes to the tokens of an uninter
     CHECK(joined(loaded) == whole);
     CHECK(joined(copy) == whole);
     CHECK(joined(state) == whole);  // the original, untouched by its clone's steps
+  }
+  // A Seq2SeqTransformer's state keeps the encoder's memory and the cross-attention caches too.
+  for (auto kind : kKinds) {
+    INFO("Seq2Seq " << nn::attention_kind_name(kind));
+    manual_seed(47);
+    nn::Seq2SeqTransformer model(small_config(kind));
+    model.to(kFloat64);
+    Tensor src = randint(1, 11, {2, 6}), src_lengths = from_vector<std::int64_t>({6, 3}), start = start_tokens(2);
+    nn::GenerationState whole_state = model.start(src, src_lengths), state = model.start(src, src_lengths);
+    nn::prefill(model, start, {}, whole_state);
+    nn::prefill(model, start, {}, state);
+    const std::vector<std::int64_t> whole = tokens_of(nn::generate(model, whole_state, greedy(7)).tokens);
+    const std::vector<std::int64_t> first = tokens_of(nn::generate(model, state, greedy(3)).tokens);
+    state.save(path);
+    nn::GenerationState loaded = nn::GenerationState::load(path, model);
+    const std::vector<std::int64_t> rest = tokens_of(nn::generate(model, loaded, greedy(4)).tokens);
+    for (std::size_t b = 0; b < 2; ++b) {
+      std::vector<std::int64_t> joined(first.begin() + 3 * b, first.begin() + 3 * (b + 1));
+      joined.insert(joined.end(), rest.begin() + 4 * b, rest.begin() + 4 * (b + 1));
+      CHECK(joined == std::vector<std::int64_t>(whole.begin() + 7 * b, whole.begin() + 7 * (b + 1)));
+    }
   }
   // Sampling resumes too when its generator does.
   auto model = small_lm(nn::AttentionKind::Softmax, 44);
@@ -273,7 +297,8 @@ TEST_CASE("generate: a sequence that produces the stop token stops there; the ot
   for (std::int64_t b = 0; b < 3; ++b) {
     INFO("sequence " << b);
     const auto begin = free_run.begin() + b * n, end = begin + n;
-    const std::int64_t expected_length = std::find(begin, end, stop) == end ? n : (std::find(begin, end, stop) - begin) + 1;
+    const auto first_stop = std::find(begin, end, stop);
+    const std::int64_t expected_length = first_stop == end ? n : (first_stop - begin) + 1;
     CHECK(lengths[b] == expected_length);
     for (std::int64_t i = 0; i < n; ++i) CHECK(got[b * n + i] == (i < expected_length ? begin[i] : -1));
     CHECK(static_cast<bool>(state.finished[b]) == (expected_length < n || begin[n - 1] == stop));

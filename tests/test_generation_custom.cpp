@@ -48,7 +48,9 @@ class TinyLM : public nn::StepModel {
   }
 
  private:
-  Tensor embed(const Tensor& tokens, const Tensor& positions) { return token_->forward(tokens) + position_->forward(positions); }
+  Tensor embed(const Tensor& tokens, const Tensor& positions) {
+    return token_->forward(tokens) + position_->forward(positions);
+  }
   std::shared_ptr<nn::Embedding> token_, position_;
   std::shared_ptr<nn::MultiHeadAttention> attention_;
   std::shared_ptr<nn::Linear> head_;
