@@ -151,11 +151,15 @@ Tensor MultiHeadAttention::forward_step(const Tensor& x, AttentionCache& cache) 
   const TensorOptions options(x.dtype(), x.device());
   if (options_.kind == AttentionKind::Softmax) {
     reserve_cache(cache, x.size(0), options);
-    softmax_attention_step(s.q, s.k, s.v, cache.keys, cache.values, cache.length, s.heads_split);
+    if (cache.sequence_lengths.empty())
+      softmax_attention_step(s.q, s.k, s.v, cache.keys, cache.values, cache.length, s.heads_split);
+    else
+      ragged_softmax_step(s, cache);
   } else {
     linear_step(s, cache);
   }
   cache.length += 1;
+  for (std::int64_t& length : cache.sequence_lengths) length += 1;
   Tensor y = empty({x.size(0), 1, d_model_}, options);
   linear_out(s.heads, out->weight, out->bias, y);
   return y;

@@ -49,6 +49,9 @@ struct AttentionCache {
   Tensor normalizer;     // linear: Z, (B, H, F, 1)
   Tensor key_offset;     // linear, a map with a sequence-wide key stabilizer (FAVOR+): its running value
   std::int64_t length = 0;
+  // A batch of right-padded prompts of different lengths (forward_prefill): each sequence's own
+  // length, `length` being the longest; empty when every sequence has `length` positions.
+  std::vector<std::int64_t> sequence_lengths;
   bool memory_ready = false;  // cross-attention: keys/values (or S, Z) of the memory computed
   StepBuffers buffers;
 };
@@ -67,6 +70,13 @@ class MultiHeadAttention : public Module {
   // into the cache's buffers; the returned tensor is the step's only allocation (and the cache's
   // growth, which doubles the softmax kind's capacity when it is full).
   Tensor forward_step(const Tensor& x, AttentionCache& cache);
+  // Generation's first pass, causal self-attention only, no autograd: x (B, P, d_model) holds
+  // right-padded prompts whose first lengths[b] positions are valid (lengths int64 (B), undefined:
+  // all P). Returns what forward would, (B, P, d_model) (rows past a length are not meaningful),
+  // and fills an empty cache as forward_step would have over each prompt: softmax, the keys and
+  // values of the P positions; linear, S and Z summed over each prompt's valid positions only.
+  // nn/attention_prefill.cpp.
+  Tensor forward_prefill(const Tensor& x, const Tensor& lengths, AttentionCache& cache);
   // Cross-attention of the newest position over a fixed memory (B, Nk, d_model); the memory's
   // keys and values (or S and Z) are computed on the first call and reused.
   Tensor forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,
@@ -85,6 +95,8 @@ class MultiHeadAttention : public Module {
   void linear_step(const StepBuffers& s, AttentionCache& cache);
   StepBuffers& step_buffers(AttentionCache& cache, const Tensor& x) const;
   void reserve_cache(AttentionCache& cache, std::int64_t B, TensorOptions options) const;
+  // The softmax step when the sequences' lengths differ: one step per sequence at its own length.
+  void ragged_softmax_step(const StepBuffers& s, AttentionCache& cache) const;
 
   std::int64_t d_model_, heads_, head_dim_;
   AttentionOptions options_;

@@ -11,6 +11,10 @@
 
 namespace ember::nn {
 
+Tensor FeatureMap::forward_prompt_keys(const Tensor& x, const Tensor& valid, Tensor& /*offset*/) {
+  return forward_keys(x) * valid;
+}
+
 Tensor elu_plus_one(const Tensor& x) { return ember::relu(x) + exp(-ember::relu(-x)); }
 
 Tensor ReluFeatures::forward(const Tensor& x) { return ember::relu(x); }

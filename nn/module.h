@@ -92,6 +92,19 @@ class UnaryModule : public Module {
   Tensor operator()(const Tensor& x) { return forward(x); }
 };
 
+// Puts a module in eval mode for a scope and restores its mode after (generation runs in it).
+class EvalScope {
+ public:
+  explicit EvalScope(Module& module) : module_(module), was_training_(module.is_training()) { module.eval(); }
+  ~EvalScope() { module_.train(was_training_); }
+  EvalScope(const EvalScope&) = delete;
+  EvalScope& operator=(const EvalScope&) = delete;
+
+ private:
+  Module& module_;
+  bool was_training_;
+};
+
 // Numbered children, as libtorch's ModuleList: push_back registers a module under the name "0",
 // "1", ..., so a list registered as "layers" yields "layers.0.weight". M is the element type
 // (Module for a mixed list); indexing and iteration hand back std::shared_ptr<M>.

@@ -1,10 +1,13 @@
-// Encoder/decoder layers, the two Transformer models and greedy generation.
+// Encoder/decoder layers, the two Transformer models, their generation steps and greedy generation.
 #include "nn/transformer.h"
 
 #include <cmath>
 
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
+#include "nn/generation.h"
+#include "nn/prompts.h"
+#include "ops/embedding.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
@@ -103,6 +106,18 @@ Tensor DecoderLayer::forward_step(const Tensor& x, AttentionCache& self_cache, c
   return residual(y, norm2, [&](const Tensor& h) { return ffn->forward(h); });
 }
 
+Tensor DecoderLayer::forward_prefill(const Tensor& x, const Tensor& lengths, AttentionCache& self_cache,
+                                     const Tensor& memory, const Tensor& memory_lengths) {
+  NoGradGuard no_grad;
+  EMBER_CHECK(!cross_attn || memory.defined(),
+              "DecoderLayer::forward_prefill: this layer cross-attends and needs a memory");
+  Tensor y = residual(x, norm1, [&](const Tensor& h) { return self_attn->forward_prefill(h, lengths, self_cache); });
+  // The cross-attention cache is filled from the memory by the first step (forward_cross_step).
+  if (cross_attn)
+    y = residual(y, norm3, [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, memory_lengths); });
+  return residual(y, norm2, [&](const Tensor& h) { return ffn->forward(h); });
+}
+
 TokenEmbedding::TokenEmbedding(const TransformerConfig& c) : mix_(c.position_mix) {
   const std::int64_t token_width = mix_ == PositionMix::ConcatHalf ? c.d_model / 2 : c.d_model;
   embedding = register_module("embedding", std::make_shared<Embedding>(c.vocab_size, token_width));
@@ -123,6 +138,26 @@ Tensor TokenEmbedding::forward(const Tensor& tokens, std::int64_t start) {
   const std::int64_t b = tokens.size(0), n = tokens.size(1);
   Tensor positions = position_->encodings(start, n, tokens_embedded.dtype(), tokens_embedded.device());  // (N, d/2)
   return dropout_->forward(cat({tokens_embedded, positions.unsqueeze(0).expand({b, n, positions.size(1)})}, 2));
+}
+
+Tensor TokenEmbedding::forward(const Tensor& tokens, const std::vector<std::int64_t>& starts) {
+  EMBER_CHECK(tokens.defined() && tokens.dim() == 2 && static_cast<std::int64_t>(starts.size()) == tokens.size(0),
+              "TokenEmbedding: expected tokens (B, N) with B = {} start positions, got {}", starts.size(),
+              tokens.defined() ? tokens.shape() : Shape{});
+  const std::int64_t b = tokens.size(0), n = tokens.size(1);
+  if (std::all_of(starts.begin(), starts.end(), [&](std::int64_t start) { return start == starts[0]; }))
+    return forward(tokens, starts[0]);
+  std::vector<std::int64_t> indices;  // (B, N): the position of every token
+  for (std::int64_t start : starts) {
+    EMBER_CHECK(start >= 0, "TokenEmbedding: negative start position {}", start);
+    for (std::int64_t i = 0; i < n; ++i) indices.push_back(start + i);
+  }
+  Tensor tokens_embedded = embedding->forward(tokens);  // (B, N, width)
+  const std::int64_t end = *std::max_element(indices.begin(), indices.end()) + 1;
+  Tensor table = position_->encodings(0, end, tokens_embedded.dtype(), tokens_embedded.device());  // (end, width)
+  Tensor positions = ember::embedding(table, from_vector(indices, {b, n}, TensorOptions(kInt64, tokens.device())));
+  if (mix_ == PositionMix::Add) return dropout_->forward(tokens_embedded * scale_ + positions);
+  return dropout_->forward(cat({tokens_embedded, positions}, 2));
 }
 
 Seq2SeqTransformer::Seq2SeqTransformer(TransformerConfig config) : config_(std::move(config)) {
@@ -160,20 +195,66 @@ Tensor Seq2SeqTransformer::forward(const Tensor& src, const Tensor& tgt, const T
   return decode(tgt, encode(src, src_lengths), src_lengths);
 }
 
-Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory, DecoderCache& cache,
+Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory, GenerationState& state,
                                        const Tensor& src_lengths) {
   NoGradGuard no_grad;
   check_tokens(token, "Seq2SeqTransformer::decode_step");
   EMBER_CHECK(token.size(1) == 1,
               "Seq2SeqTransformer::decode_step: expected one token per sequence (B, 1), got {}", token.shape());
-  cache.self.resize(decoder_->size());
-  cache.cross.resize(decoder_->size());
-  Tensor x = tgt_embed_->forward(token, cache.position);
-  for (std::size_t i = 0; i < decoder_->size(); ++i)
-    x = (*decoder_)[i]->forward_step(x, cache.self[i], memory, &cache.cross[i], src_lengths);
-  cache.position += 1;
+  const std::size_t layers = decoder_->size();
+  state.prepare(token.size(0), 2 * layers, "Seq2SeqTransformer::decode_step");
+  Tensor x = tgt_embed_->forward(token, state.lengths);
+  for (std::size_t i = 0; i < layers; ++i)
+    x = (*decoder_)[i]->forward_step(x, state.caches[i], memory, &state.caches[layers + i], src_lengths);
+  state.advance();
   if (decoder_norm_) x = decoder_norm_->forward(x);
   return head_->forward(x);
+}
+
+GenerationState Seq2SeqTransformer::start(const Tensor& src, const Tensor& src_lengths) {
+  NoGradGuard no_grad;
+  EvalScope eval(*this);
+  GenerationState state;
+  state.context["memory"] = encode(src, src_lengths);
+  if (src_lengths.defined()) state.context["memory_lengths"] = src_lengths;
+  return state;
+}
+
+void Seq2SeqTransformer::check_state(const GenerationState& state, const char* who) const {
+  const auto memory = state.context.find("memory");
+  EMBER_CHECK(memory != state.context.end() && memory->second.dim() == 3 && memory->second.size(2) == config_.d_model,
+              "{}: a Seq2SeqTransformer state needs the encoder's memory (B, Ns, {}): start it with start(src)", who,
+              config_.d_model);
+  EMBER_CHECK(state.empty() || (state.caches.size() == 2 * decoder_->size() &&
+                                memory->second.size(0) == state.batch_size()),
+              "{}: the state holds {} caches for {} sequences, this Seq2SeqTransformer needs {} for a memory of {}",
+              who, state.caches.size(), state.batch_size(), 2 * decoder_->size(), memory->second.shape());
+}
+
+Tensor Seq2SeqTransformer::prefill(const Tensor& tokens, const Tensor& lengths, GenerationState& state) {
+  NoGradGuard no_grad;
+  const std::vector<std::int64_t> prompt_lengths = check_prompts(tokens, lengths, "Seq2SeqTransformer::prefill");
+  check_state(state, "Seq2SeqTransformer::prefill");
+  EMBER_CHECK(state.empty(), "Seq2SeqTransformer::prefill: the state already holds positions; prefill starts a state");
+  const Tensor& memory = state.context.at("memory");
+  const Tensor memory_lengths =
+      state.context.contains("memory_lengths") ? state.context.at("memory_lengths") : Tensor{};
+  const std::size_t layers = decoder_->size();
+  state.prepare(tokens.size(0), 2 * layers, "Seq2SeqTransformer::prefill");
+  Tensor x = tgt_embed_->forward(tokens);
+  for (std::size_t i = 0; i < layers; ++i)
+    x = (*decoder_)[i]->forward_prefill(x, lengths, state.caches[i], memory, memory_lengths);
+  state.lengths = prompt_lengths;
+  x = last_positions(x, prompt_lengths);  // (B, d_model)
+  if (decoder_norm_) x = decoder_norm_->forward(x);
+  return head_->forward(x);
+}
+
+Tensor Seq2SeqTransformer::forward_step(const Tensor& token, GenerationState& state) {
+  check_state(state, "Seq2SeqTransformer::forward_step");
+  const auto memory_lengths = state.context.find("memory_lengths");
+  return decode_step(token, state.context.at("memory"), state,
+                     memory_lengths == state.context.end() ? Tensor{} : memory_lengths->second);
 }
 
 CausalLM::CausalLM(TransformerConfig config) : config_(std::move(config)) {
@@ -194,70 +275,59 @@ Tensor CausalLM::forward(const Tensor& tokens) {
   return head_->forward(x);
 }
 
-Tensor CausalLM::forward_step(const Tensor& token, DecoderCache& cache) {
+Tensor CausalLM::forward_step(const Tensor& token, GenerationState& state) {
   NoGradGuard no_grad;
   check_tokens(token, "CausalLM::forward_step");
   EMBER_CHECK(token.size(1) == 1, "CausalLM::forward_step: expected one token per sequence (B, 1), got {}",
               token.shape());
-  cache.self.resize(layers_->size());
-  Tensor x = embed_->forward(token, cache.position);
-  for (std::size_t i = 0; i < layers_->size(); ++i) x = (*layers_)[i]->forward_step(x, cache.self[i]);
-  cache.position += 1;
+  state.prepare(token.size(0), layers_->size(), "CausalLM::forward_step");
+  Tensor x = embed_->forward(token, state.lengths);
+  for (std::size_t i = 0; i < layers_->size(); ++i) x = (*layers_)[i]->forward_step(x, state.caches[i]);
+  state.advance();
   if (final_norm_) x = final_norm_->forward(x);
   return head_->forward(x);
 }
 
-namespace {
-// Puts a module in eval mode for a scope and restores its mode after.
-class EvalScope {
- public:
-  explicit EvalScope(Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalScope() { module_.train(was_training_); }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
+Tensor CausalLM::prefill(const Tensor& tokens, const Tensor& lengths, GenerationState& state) {
+  NoGradGuard no_grad;
+  const std::vector<std::int64_t> prompt_lengths = check_prompts(tokens, lengths, "CausalLM::prefill");
+  EMBER_CHECK(state.empty(), "CausalLM::prefill: the state already holds {} sequences; prefill starts an empty state",
+              state.batch_size());
+  state.prepare(tokens.size(0), layers_->size(), "CausalLM::prefill");
+  Tensor x = embed_->forward(tokens);
+  for (std::size_t i = 0; i < layers_->size(); ++i) x = (*layers_)[i]->forward_prefill(x, lengths, state.caches[i]);
+  state.lengths = prompt_lengths;
+  x = last_positions(x, prompt_lengths);  // (B, d_model)
+  if (final_norm_) x = final_norm_->forward(x);
+  return head_->forward(x);
+}
 
- private:
-  Module& module_;
-  bool was_training_;
-};
-
-Tensor next_token(const Tensor& logits) { return argmax(logits, -1); }  // (B, 1)
-}  // namespace
+void CausalLM::check_state(const GenerationState& state, const char* who) const {
+  EMBER_CHECK(state.caches.size() == layers_->size(), "{}: the state holds {} caches, this CausalLM has {} layers", who,
+              state.caches.size(), layers_->size());
+}
 
 Tensor generate_greedy(CausalLM& model, const Tensor& prompt, std::int64_t max_new_tokens) {
   check_tokens(prompt, "generate_greedy");
   EMBER_CHECK(prompt.size(1) >= 1 && max_new_tokens >= 0,
               "generate_greedy: need a non-empty prompt and max_new_tokens >= 0, got {} and {}",
               prompt.shape(), max_new_tokens);
-  NoGradGuard no_grad;
-  EvalScope eval(model);
-  DecoderCache cache;
-  std::vector<Tensor> pieces{prompt};
-  Tensor logits;
-  for (std::int64_t t = 0; t < prompt.size(1); ++t) logits = model.forward_step(prompt.narrow(1, t, 1), cache);
-  for (std::int64_t i = 0; i < max_new_tokens; ++i) {
-    Tensor token = next_token(logits);
-    pieces.push_back(token);
-    if (i + 1 < max_new_tokens) logits = model.forward_step(token, cache);
-  }
-  return cat(pieces, 1);
+  if (max_new_tokens == 0) return prompt.clone();
+  GenerationOptions options;
+  options.max_new_tokens = max_new_tokens;
+  return cat({prompt, generate(model, prompt, Tensor{}, options).tokens}, 1);
 }
 
 Tensor generate_greedy(Seq2SeqTransformer& model, const Tensor& src, std::int64_t start_token,
                        std::int64_t max_len, const Tensor& src_lengths) {
   check_tokens(src, "generate_greedy");
   EMBER_CHECK(max_len >= 1, "generate_greedy: max_len must be positive, got {}", max_len);
-  NoGradGuard no_grad;
-  EvalScope eval(model);
-  Tensor memory = model.encode(src, src_lengths);
-  DecoderCache cache;
-  Tensor token = full({src.size(0), 1}, static_cast<double>(start_token), TensorOptions(kInt64, src.device()));
-  std::vector<Tensor> generated;
-  for (std::int64_t i = 0; i < max_len; ++i) {
-    token = next_token(model.decode_step(token, memory, cache, src_lengths));
-    generated.push_back(token);
-  }
-  return cat(generated, 1);
+  GenerationState state = model.start(src, src_lengths);
+  prefill(model, full({src.size(0), 1}, static_cast<double>(start_token), TensorOptions(kInt64, src.device())), {},
+          state);
+  GenerationOptions options;
+  options.max_new_tokens = max_len;
+  return generate(model, state, options).tokens;
 }
 
 }  // namespace ember::nn

@@ -3,7 +3,8 @@
 //   CausalLM           - decoder-only language model, the "Transformers are RNNs" model.
 // Every layer takes the attention kind (softmax or linear) from the config; cross-attention has
 // its own kind. Post-norm by default (as the original Transformer), pre-norm with norm_first.
-// Both models can run one position at a time (forward_step) for generation.
+// Both models are nn::StepModels: nn::generate (nn/generation.h) drives them, prefilling the
+// prompt in one parallel pass and then running one position at a time (forward_step).
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "nn/attention.h"
+#include "nn/step_model.h"
 
 namespace ember::nn {
 
@@ -64,6 +66,10 @@ class DecoderLayer : public Module {
   // One position (B, 1, d_model); no autograd.
   Tensor forward_step(const Tensor& x, AttentionCache& self_cache, const Tensor& memory = {},
                       AttentionCache* cross_cache = nullptr, const Tensor& memory_lengths = {});
+  // Right-padded prompts (B, P, d_model) with lengths (B) in one pass, filling self_cache
+  // (MultiHeadAttention::forward_prefill); no autograd.
+  Tensor forward_prefill(const Tensor& x, const Tensor& lengths, AttentionCache& self_cache,
+                         const Tensor& memory = {}, const Tensor& memory_lengths = {});
   std::shared_ptr<MultiHeadAttention> self_attn, cross_attn;  // cross_attn null without memory
   std::shared_ptr<FeedForward> ffn;
   std::shared_ptr<LayerNorm> norm1, norm2, norm3;
@@ -75,12 +81,6 @@ class DecoderLayer : public Module {
   bool norm_first_;
 };
 
-// Per-layer generation state of a decoder stack.
-struct DecoderCache {
-  std::vector<AttentionCache> self, cross;
-  std::int64_t position = 0;  // positions consumed so far
-};
-
 // A token embedding joined with the sinusoidal position encoding as config.position_mix says.
 // Add: entries start as N(0, 1/d_model) (fairseq), so that after the default sqrt(d_model) scale a
 // token has unit variance per coordinate, the scale of the positions. ConcatHalf: entries start
@@ -89,6 +89,8 @@ class TokenEmbedding : public Module {
  public:
   explicit TokenEmbedding(const TransformerConfig& config);
   Tensor forward(const Tensor& tokens, std::int64_t start = 0);  // int64 (B, N) -> (B, N, d_model)
+  // Sequence b's tokens at positions starts[b], starts[b] + 1, ... (a batch of different lengths).
+  Tensor forward(const Tensor& tokens, const std::vector<std::int64_t>& starts);
   std::shared_ptr<Embedding> embedding;
 
  private:
@@ -98,16 +100,24 @@ class TokenEmbedding : public Module {
   double scale_ = 1;
 };
 
-class Seq2SeqTransformer : public Module {
+class Seq2SeqTransformer : public StepModel {
  public:
   explicit Seq2SeqTransformer(TransformerConfig config);
   // src (B, Ns), tgt (B, Nt) int64 -> logits (B, Nt, vocab). src_lengths: optional (B) int64.
   Tensor forward(const Tensor& src, const Tensor& tgt, const Tensor& src_lengths = {});
   Tensor encode(const Tensor& src, const Tensor& src_lengths = {});
   Tensor decode(const Tensor& tgt, const Tensor& memory, const Tensor& src_lengths = {});
-  // Logits (B, 1, vocab) for one new target token (B, 1); no autograd.
-  Tensor decode_step(const Tensor& token, const Tensor& memory, DecoderCache& cache,
+  // Logits (B, 1, vocab) for one new target token (B, 1) over an explicit memory; no autograd.
+  // The state's caches are the decoder's self-attention caches, then its cross-attention caches.
+  Tensor decode_step(const Tensor& token, const Tensor& memory, GenerationState& state,
                      const Tensor& src_lengths = {});
+
+  // Generation (nn::StepModel): start() encodes the source, in eval mode, into a new state's
+  // context ("memory", "memory_lengths"); prefill and forward_step then decode over it.
+  GenerationState start(const Tensor& src, const Tensor& src_lengths = {});
+  Tensor prefill(const Tensor& tokens, const Tensor& lengths, GenerationState& state) override;
+  Tensor forward_step(const Tensor& token, GenerationState& state) override;
+  void check_state(const GenerationState& state, const char* who) const override;
   const TransformerConfig& config() const { return config_; }
 
  private:
@@ -119,12 +129,15 @@ class Seq2SeqTransformer : public Module {
   std::shared_ptr<Linear> head_;
 };
 
-class CausalLM : public Module {
+class CausalLM : public StepModel {
  public:
   explicit CausalLM(TransformerConfig config);
   Tensor forward(const Tensor& tokens);  // int64 (B, N) -> logits (B, N, vocab)
-  // Logits (B, 1, vocab) for the next position given one token (B, 1); no autograd.
-  Tensor forward_step(const Tensor& token, DecoderCache& cache);
+  // Generation (nn::StepModel), no autograd. The state's caches are the layers' self-attention
+  // caches. forward_step: logits (B, 1, vocab) for the next position given one token (B, 1).
+  Tensor prefill(const Tensor& tokens, const Tensor& lengths, GenerationState& state) override;
+  Tensor forward_step(const Tensor& token, GenerationState& state) override;
+  void check_state(const GenerationState& state, const char* who) const override;
   const TransformerConfig& config() const { return config_; }
 
  private:
@@ -135,9 +148,9 @@ class CausalLM : public Module {
   std::shared_ptr<Linear> head_;
 };
 
-// Greedy decoding. CausalLM: continues each prompt (B, P) by max_new_tokens, returning
-// (B, P + max_new_tokens). Seq2Seq: starts from start_token and returns (B, max_len) generated
-// tokens. Both run the recurrent form (RNN state or KV cache) and restore the training mode.
+// Greedy decoding through nn::generate, kept for the copy task and the benchmarks. CausalLM:
+// continues each prompt (B, P) by max_new_tokens, returning (B, P + max_new_tokens). Seq2Seq:
+// starts from start_token and returns (B, max_len) generated tokens. Both restore the training mode.
 Tensor generate_greedy(CausalLM& model, const Tensor& prompt, std::int64_t max_new_tokens);
 Tensor generate_greedy(Seq2SeqTransformer& model, const Tensor& src, std::int64_t start_token,
                        std::int64_t max_len, const Tensor& src_lengths = {});

@@ -160,7 +160,7 @@ std::vector<ErrorRow> error_table() {
        [] { nn::CausalLM(tiny()).forward(full({2, 3}, 20, kInt64)); },
        {"embedding", "out of range", "[0, 11)", "[2, 3]"}},
       {"CausalLM: forward_step of two tokens",
-       [] { nn::DecoderCache cache; nn::CausalLM(tiny()).forward_step(zeros({1, 2}, kInt64), cache); },
+       [] { nn::GenerationState cache; nn::CausalLM(tiny()).forward_step(zeros({1, 2}, kInt64), cache); },
        {"CausalLM::forward_step", "(B, 1)", "[1, 2]"}},
       {"generate_greedy: empty prompt",
        [] { nn::CausalLM m(tiny()); nn::generate_greedy(m, zeros({1, 0}, kInt64), 3); },
@@ -312,7 +312,7 @@ std::vector<ErrorRow> module_rows() {
       {"Seq2SeqTransformer: decode_step of two tokens",
        [] {
          nn::Seq2SeqTransformer m(tiny());
-         nn::DecoderCache cache;
+         nn::GenerationState cache;
          Tensor memory = m.encode(zeros({1, 3}, kInt64));
          m.decode_step(zeros({1, 2}, kInt64), memory, cache);
        },

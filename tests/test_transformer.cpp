@@ -220,7 +220,7 @@ TEST_CASE("generation: CausalLM step by step equals the parallel forward at ever
       const std::int64_t N = 40;
       Tensor tokens = randint(0, 7, {2, N});
       Tensor logits = model.forward(tokens);
-      nn::DecoderCache cache;
+      nn::GenerationState cache;
       double worst = 0;
       for (std::int64_t t = 0; t < N; ++t) {
         Tensor step = model.forward_step(tokens.narrow(1, t, 1), cache);
@@ -242,7 +242,7 @@ TEST_CASE("generation: Seq2Seq decode_step equals decode, and greedy generation 
     Tensor lengths = from_vector<std::int64_t>({6, 4});
     Tensor memory = model.encode(src, lengths);
     Tensor logits = model.decode(tgt, memory, lengths);
-    nn::DecoderCache cache;
+    nn::GenerationState cache;
     for (std::int64_t t = 0; t < 5; ++t) {
       Tensor step = model.decode_step(tgt.narrow(1, t, 1), memory, cache, lengths);
       CHECK(max(abs(step - logits.narrow(1, t, 1))).item<double>() < 1e-10);
