@@ -35,6 +35,8 @@
 #include "ops/view.h"
 #include "ops/runtime_defaults.h"
 #include "nn/attention.h"
+#include "nn/attention_inspection.h"
+#include "nn/attention_metrics.h"
 #include "nn/layers.h"
 #include "nn/loss.h"
 #include "nn/module.h"

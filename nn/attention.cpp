@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "nn/attention_inspection.h"
 #include "core/factory.h"
 #include "ops/elementwise.h"
 #include "ops/attention_step.h"
@@ -85,6 +86,8 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const
               "MultiHeadAttention: key_lengths must be int64 of shape [{}], got {} {}", key.size(0),
               key_lengths.dtype(), key_lengths.shape());
   Tensor Q = split_heads(q->forward(query)), K = split_heads(k->forward(key)), V = split_heads(v->forward(value));
+  if (AttentionRecorder* recorder = AttentionRecorder::active(); recorder && options_.kind == AttentionKind::Softmax)
+    recorder->record_softmax(Q, K, key_lengths, options_.causal);
   Tensor heads = options_.kind == AttentionKind::Softmax ? softmax_attention(Q, K, V, key_lengths)
                                                          : linear_attention(Q, K, V, key_lengths);
   return out->forward(merge_heads(heads));
@@ -107,6 +110,8 @@ Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, co
     Tensor keep = rsub(padding_mask(key_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(Q.dtype()), 1.0);
     phi_k = phi_k * keep;
   }
+  if (AttentionRecorder* recorder = AttentionRecorder::active())
+    recorder->record_linear(phi_q, phi_k, options_.causal, options_.eps);
   if (options_.causal) return causal_linear_attention(phi_q, phi_k, V, options_.eps, options_.chunk_size);
   Tensor state = matmul(phi_k.transpose(-1, -2), V);   // (B, H, D, M)
   Tensor normalizer = sum(phi_k, {2}).unsqueeze(-1);   // (B, H, D, 1)
