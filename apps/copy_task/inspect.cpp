@@ -204,7 +204,7 @@ double best_copy_mass(const KindInspection& k) {
 
 const char* compare(double a, double b) { return a > b ? "higher" : a < b ? "lower" : "the same"; }
 
-std::string comparison_paragraph(const KindInspection& lin, const KindInspection& soft, std::int64_t seq_len) {
+std::string comparison_paragraph(const KindInspection& lin, const KindInspection& soft, const Config& config) {
   auto entropy = [](const HeadMetrics& m) { return m.entropy; };
   auto rank = [](const HeadMetrics& m) { return m.effective_rank; };
   auto mass = [](const HeadMetrics& m) { return m.copy_diagonal_mass; };
@@ -213,20 +213,28 @@ std::string comparison_paragraph(const KindInspection& lin, const KindInspection
   const double lr = mean_over_heads(lin, rank), sr = mean_over_heads(soft, rank);
   const double lm = mean_over_heads(lin, mass), sm = mean_over_heads(soft, mass);
   const double lb = best_copy_mass(lin), sb = best_copy_mass(soft);
-  const bool lower_rank = lr < sr;
+  const std::int64_t seq_len = config.seq_lens.front(), features = config.d_model / config.heads;
+  // phi(Q) phi(K)^T has rank at most the feature dimension (elu + 1 keeps the head's width).
+  const std::string bound =
+      features < seq_len
+          ? fmt::format("Before the causal mask phi(Q) phi(K)^T has rank at most its feature dimension D = {}, below "
+                        "N = {}, so the bound can bind here.", features, seq_len)
+          : fmt::format("Before the causal mask phi(Q) phi(K)^T has rank at most its feature dimension D = {}, but "
+                        "here N = {} is not larger, so that bound cannot bind at this size; it can at longer "
+                        "sequences or narrower heads.", features, seq_len);
+  const bool sharpness_not_rank = lr >= sr && le > se && lb < sb;
   return fmt::format(
       "Averaged over all layers and heads, linear attention's heads have {} entropy than softmax's ({:.3f} vs {:.3f} "
       "nats), {} effective rank ({:.2f} vs {:.2f}, of at most {}) and {} mass on the copy diagonal ({:.3f} vs "
       "{:.3f}; the best head: {:.3f} vs {:.3f}). The authors explain linear attention's slower learning of the copy "
-      "by the low rank of its attention matrix, which cannot be as sharp as softmax's: on this batch linear "
-      "attention's matrices {} (effective rank {} than softmax's), and {}. Each linear head lies on average {:.3f} "
-      "from the nearest softmax head of its layer (root mean square over queries of the distance between their rows; "
-      "0 for identical matrices, up to {:.3f} for rows on disjoint keys).\n",
+      "by the low rank of its attention matrix: on this batch linear attention's matrices {}, while {}. {}{} Each "
+      "linear head lies on average {:.3f} from the nearest softmax head of its layer (root mean square over queries "
+      "of the distance between their rows; 0 for identical matrices, up to {:.3f} for rows on disjoint keys).\n",
       compare(le, se), le, se, compare(lr, sr), lr, sr, seq_len, compare(lm, sm), lm, sm, lb, sb,
-      lower_rank ? "are of lower rank, as that explanation expects" : "are not of lower rank, against that explanation",
-      compare(lr, sr),
+      lr < sr ? "are of lower rank, as that explanation expects" : "are not of lower rank",
       lb < sb ? "no linear head puts as much weight on the copied position as the best softmax head does"
               : "its best head puts at least as much weight on the copied position as the best softmax head",
+      sharpness_not_rank ? "What linear attention lacks here is sharpness, not rank. " : "", bound,
       mean_over_heads(lin, distance), std::sqrt(2.0));
 }
 
@@ -263,7 +271,7 @@ std::string report_section(const Config& config, const std::vector<KindInspectio
   for (const auto& s : skipped) md += s + "\n\n";
   const KindInspection *lin = nullptr, *soft = nullptr;
   for (const auto& k : kinds) (k.kind == nn::AttentionKind::Linear ? lin : soft) = &k;
-  if (lin && soft) md += comparison_paragraph(*lin, *soft, seq_len);
+  if (lin && soft) md += comparison_paragraph(*lin, *soft, config);
   else md += "Only one attention kind was inspected, so there is no comparison.\n";
   if (plots.note) {
     md += "\nHeat maps: " + *plots.note + ".\n";
