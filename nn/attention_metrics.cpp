@@ -89,7 +89,7 @@ std::vector<double> singular_values(const Tensor& a) {
 }
 
 double effective_rank(const Tensor& a) {
-  const std::vector<double> sigma = singular_values(a);
+  const std::vector<double> sigma = singular_values(checked_matrix(a, "effective_rank"));
   double total = 0;
   for (double s : sigma) total += s;
   EMBER_CHECK(total > 0, "effective_rank: the matrix {} is zero", a.shape());
