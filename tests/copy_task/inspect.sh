@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # --inspect on tiny runs: both kinds give a heat map per kind and layer, attention_metrics.csv a
 # row per (kind, layer, head) with sane values and the linear-vs-softmax distance, and report.md its
-# section; one kind alone leaves the distance empty; the seed protocol is refused with 2 and no
-# folder. (The metrics' values are checked in tests/test_attention_inspection.cpp.)
+# section; one kind alone leaves the distance empty; a resume may add --inspect; the seed protocol
+# is refused with 2 and no folder. (The metrics' values are checked in tests/test_attention_inspection.cpp.)
 source "$(dirname "$0")/common.sh" "$1"
 run_copy_task "${TINY[@]}" --layers 2 --no-sweep --inspect --out "$WORK/both"
 [ "$STATUS" -eq 0 ] || { cat "$WORK/err"; fail "--inspect run: exit $STATUS"; }
@@ -39,6 +39,13 @@ run_copy_task "${TINY[@]}" --attention linear --no-sweep --inspect --out "$WORK/
 [ "$STATUS" -eq 0 ] || { cat "$WORK/err"; fail "--attention linear --inspect: exit $STATUS"; }
 awk -F, 'NR > 1 && ($1 != "linear" || $7 != "") { bad = 1 } END { exit bad || NR != 3 }' \
   "$WORK/linear/attention_metrics.csv" || fail "one kind: $(cat "$WORK/linear/attention_metrics.csv")"
+
+# A finished run without --inspect, resumed with it: the inspection comes from its saved weights.
+run_copy_task "${TINY[@]}" --attention softmax --no-sweep --out "$WORK/later"
+[ "$STATUS" -eq 0 ] && [ ! -e "$WORK/later/attention_metrics.csv" ] || fail "run without --inspect: exit $STATUS"
+run_copy_task --resume "$WORK/later" --inspect
+[ "$STATUS" -eq 0 ] || { cat "$WORK/err"; fail "--resume --inspect: exit $STATUS"; }
+[ "$(wc -l < "$WORK/later/attention_metrics.csv")" -eq 3 ] || fail "--resume --inspect: no attention_metrics.csv rows"
 
 run_copy_task "${TINY[@]}" --protocol seed --no-sweep --inspect --out "$WORK/seed"
 [ "$STATUS" -eq 2 ] || fail "--protocol seed --inspect: exit $STATUS, expected 2"
