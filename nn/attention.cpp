@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
-#include "nn/attention_inspection.h"
 #include "core/factory.h"
+#include "nn/attention_inspection.h"
 #include "ops/elementwise.h"
 #include "ops/attention_step.h"
 #include "ops/linear.h"
