@@ -35,6 +35,8 @@
 #include "ops/view.h"
 #include "ops/runtime_defaults.h"
 #include "nn/attention.h"
+#include "nn/attention_inspection.h"
+#include "nn/attention_metrics.h"
 #include "nn/favor.h"
 #include "nn/feature_maps.h"
 #include "nn/generation.h"

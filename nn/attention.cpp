@@ -5,6 +5,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
+#include "nn/attention_inspection.h"
 #include "ops/elementwise.h"
 #include "ops/attention_step.h"
 #include "ops/linear.h"
@@ -77,6 +78,8 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const
               "MultiHeadAttention: key_lengths must be int64 of shape [{}], got {} {}", key.size(0),
               key_lengths.dtype(), key_lengths.shape());
   Tensor Q = split_heads(q->forward(query)), K = split_heads(k->forward(key)), V = split_heads(v->forward(value));
+  if (AttentionRecorder* recorder = AttentionRecorder::active(); recorder && options_.kind == AttentionKind::Softmax)
+    recorder->record_softmax(Q, K, key_lengths, options_.causal);
   Tensor heads = options_.kind == AttentionKind::Softmax ? softmax_attention(Q, K, V, key_lengths)
                                                          : linear_attention(Q, K, V, key_lengths);
   return out->forward(merge_heads(heads));
@@ -98,8 +101,15 @@ Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, co
   linear.eps = options_.eps;
   linear.key_lengths = key_lengths;
   linear.chunk_size = options_.chunk_size;
-  // (B, H, N, F): padded keys are zeroed by the op.
-  return ember::linear_attention(query_map->forward(Q), key_map->forward_keys(K), V, linear);
+  const Tensor phi_q = query_map->forward(Q), phi_k = key_map->forward_keys(K);  // (B, H, N, F)
+  if (AttentionRecorder* recorder = AttentionRecorder::active()) {
+    // The op zeroes padded keys' features; the recorded ones must match what it attends to.
+    const Tensor keep = key_lengths.defined()
+                            ? rsub(padding_mask(key_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(Q.dtype()), 1.0)
+                            : Tensor{};
+    recorder->record_linear(phi_q, keep.defined() ? phi_k * keep : phi_k, options_.causal, options_.eps);
+  }
+  return ember::linear_attention(phi_q, phi_k, V, linear);  // padded keys are zeroed by the op
 }
 
 Tensor MultiHeadAttention::linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const {

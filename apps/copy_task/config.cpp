@@ -140,6 +140,7 @@ Config resumed_config(const std::string& resume, const Config& given, const CLI:
     stored.threads = given.threads;
   }
   if (app.count("--checkpoint-every")) stored.checkpoint_every = given.checkpoint_every;
+  if (app.count("--inspect")) stored.inspect = given.inspect;
   if (app.count("--test-signal-at")) stored.test_signal = given.test_signal;
   stored.out = folder.string();
   stored.resume = resume;
@@ -230,7 +231,8 @@ nlohmann::json to_json(const Config& c) {
           {"sweep_max", c.sweep_max},
           {"sweep_budget_s", c.sweep_budget_s},
           {"sweep_batch", c.sweep_batch},
-          {"checkpoint_every", c.checkpoint_every}};
+          {"checkpoint_every", c.checkpoint_every},
+          {"inspect", c.inspect}};
 }
 
 Config config_from_json(const nlohmann::json& j, const std::string& path) {
@@ -273,6 +275,7 @@ Config config_from_json(const nlohmann::json& j, const std::string& path) {
     j.at("sweep_budget_s").get_to(c.sweep_budget_s);
     j.at("sweep_batch").get_to(c.sweep_batch);
     j.at("checkpoint_every").get_to(c.checkpoint_every);
+    c.inspect = j.value("inspect", false);  // run.json files written before --inspect: off
   } catch (const std::exception& e) {
     bad_input("{} is damaged or from another version of copy_task: {}", path, e.what());
   }
@@ -308,7 +311,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
                "output folder, a corrupt or mismatched checkpoint); 130 interrupted (Ctrl-C or SIGTERM: a checkpoint "
                "is written and the resume command printed; a second Ctrl-C stops at once).\n"
                "Resume: --resume DIR alone continues the run in DIR with the configuration stored in DIR/run.json; "
-               "flags given with it must agree, except --threads, --checkpoint-every and --test-signal-at."};
+               "flags given with it must agree, except --threads, --checkpoint-every, --inspect and --test-signal-at."};
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
   Config c;
   std::string attention = "both", seq_lens, test_signal;
@@ -373,6 +376,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(whole_number(0, 1000000000));
   app.add_option("--resume", c.resume, "continue the run in this folder (or the folder of this checkpoint file)")
       ->check(flags::plain_path());
+  app.add_flag("--inspect", c.inspect,
+               "after training, on one held-out batch: attention heat maps per layer (attention_<kind>_layer<L>.png), "
+               "per-head entropy, effective rank and copy-diagonal mass (attention_metrics.csv), and a comparison in "
+               "report.md (paper protocol)");
   app.add_flag("--print-config", c.print_config,
                "print the resolved configuration (every setting, the data layout, the loss mask) and exit");
   app.add_option("--test-signal-at", test_signal,
@@ -444,6 +451,9 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
     if (c.out.empty()) c.out = "results/copy_task/" + timestamp();
     if (!c.print_config && is_main_rank()) check_new_output(c);  // rank 0 alone writes there
   }
+  if (c.inspect && c.protocol != Protocol::Paper)
+    bad_input("--inspect looks inside the paper protocol's decoder-only model; --protocol {} is not supported",
+              choice_name(c.protocol));
   if (!c.print_config) check_memory(c);
   if (c.batch % ranks() != 0)
     bad_input("--batch {} does not split evenly across {} processes: give a multiple of {}", c.batch, ranks(), ranks());

@@ -20,7 +20,8 @@
 // A run folder has an identity: run.json holds the resolved configuration, written when the run
 // starts. `--resume DIR` alone continues that run with that configuration; a flag given with it
 // must agree with run.json, except --threads (allowed, with a note that bit-identity then is not
-// guaranteed), --checkpoint-every (changes no result) and --test-signal-at. Everything that can
+// guaranteed), --checkpoint-every (changes no result), --inspect (adds files, changes no result) and
+// --test-signal-at. Everything that can
 // fail is checked here, before the folder is touched: flag values, the output folder, the memory
 // the run would need. Choices are read into enums here (choices.h) and stay enums.
 #pragma once
@@ -64,6 +65,7 @@ struct Config {
   double sweep_budget_s = 0;        // total seconds for the sweep
   std::int64_t sweep_batch = 1;
   std::int64_t checkpoint_every = 0;
+  bool inspect = false;  // --inspect: attention heat maps and metrics after training (inspect.h); may be added on resume
   std::string resume;
   bool resumed = false;
   std::optional<ScheduledSignal> test_signal;  // --test-signal-at; not part of the run's identity

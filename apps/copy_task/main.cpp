@@ -6,7 +6,8 @@
 // (attention kind, N) is trained K times, seeds --seed .. --seed + K - 1, in the order N, kind,
 // seed, so that an interrupted study resumes at the run where it stopped; report.md and loss.png
 // summarise the K runs (seed_stats.h). Under `mpirun -np K` the K processes share every global
-// batch and average their gradients (ranks.h); rank 0 alone writes files and prints.
+// batch and average their gradients (ranks.h); rank 0 alone writes files and prints. --inspect
+// adds attention heat maps, per-head metrics and a section of report.md (inspect.h).
 #include <optional>
 
 #include <ember/ember.h>
@@ -15,6 +16,7 @@
 #include "data.h"
 #include "exit_codes.h"
 #include "hyperparameters.h"
+#include "inspect.h"
 #include "notebook_model.h"
 #include "plots.h"
 #include "ranks.h"
@@ -99,11 +101,17 @@ int run(const Config& config) {
     if (sweep.interrupted) return interrupted(config, "during the timing sweep (training is done and checkpointed)");
     timing = sweep.rows;
   }
+  std::optional<InspectionOutcome> inspection;
+  if (config.inspect) inspection = inspect_attention(config, runs);
   const PlotOutcome plots = draw_plots(config, timing, log.rows());
-  if (plots.note) fmt::print(plots.failed ? stderr : stdout, "{}: {}\n", plots.failed ? "copy_task" : "note", *plots.note);
-  write_report(config, runs, log.rows(), timing, plots.note, config.out + "/report.md");
+  const PlotOutcome* heat_maps = inspection ? &inspection->plots : nullptr;
+  for (const PlotOutcome* outcome : {&plots, heat_maps})
+    if (outcome && outcome->note)
+      fmt::print(outcome->failed ? stderr : stdout, "{}: {}\n", outcome->failed ? "copy_task" : "note", *outcome->note);
+  write_report(config, runs, log.rows(), timing, plots.note, inspection ? inspection->report : "",
+               config.out + "/report.md");
   fmt::print("{}\nwrote {}/report.md\n", summary_table(runs, log.rows(), timing), config.out);
-  return plots.failed ? kEnvironmentFailure : kSuccess;
+  return plots.failed || (inspection && inspection->plots.failed) ? kEnvironmentFailure : kSuccess;
 }
 
 // Under mpirun a failing rank ends the whole job with its message, so that no rank waits for it.

@@ -1,70 +1,16 @@
 // Plots through gnuplot (see plots.h).
 #include "plots.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <algorithm>
 #include <map>
-#include <sstream>
 
 #include "report.h"
-
-extern char** environ;
 
 using namespace ember;
 
 namespace copy_task {
 
 namespace {
-
-namespace fs = std::filesystem;
-
-struct GnuplotResult {
-  bool missing = false;  // no gnuplot on PATH
-  bool ok = false;
-  std::string error;     // gnuplot's standard error, or why it could not run
-};
-
-// Runs `gnuplot SCRIPT` with its standard error in `log`; no shell is involved.
-GnuplotResult run_gnuplot(const std::string& script_path, const std::string& log_path) {
-  GnuplotResult result;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::string program = "gnuplot", script = script_path;
-  char* argv[] = {program.data(), script.data(), nullptr};
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    result.missing = spawned == ENOENT;
-    result.error = fmt::format("cannot start gnuplot: {}", std::strerror(spawned));
-    return result;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  std::ifstream log(log_path);
-  std::stringstream text;
-  text << log.rdbuf();
-  // The child's exec failing (gnuplot vanished between lookup and start) reads as exit 127.
-  result.missing = WIFEXITED(status) && WEXITSTATUS(status) == 127 && text.str().empty();
-  result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  result.error = result.ok ? "" : fmt::format("gnuplot {}: {}",
-                                              WIFEXITED(status) ? fmt::format("exited with {}", WEXITSTATUS(status))
-                                                                : fmt::format("was killed by signal {}", WTERMSIG(status)),
-                                              text.str().empty() ? "(no message)" : text.str());
-  return result;
-}
 
 // Loss curves: one per (attention, seq_len), read straight from metrics.csv.
 std::vector<std::string> run_curves(const Config& config) {
@@ -152,60 +98,19 @@ std::string plot_script(const Config& config, const std::vector<TimingRow>& timi
   return script;
 }
 
-void remove_quietly(const std::string& path) {
-  std::error_code ignored;
-  fs::remove(path, ignored);
-}
-
 }  // namespace
-
-std::string gnuplot_quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
 
 PlotOutcome draw_plots(const Config& config, const std::vector<TimingRow>& timing,
                        const std::vector<MetricsRow>& metrics) {
   const bool have_metrics = !metrics.empty();
   if (!have_metrics && timing.empty()) return {"no training step and no timing sweep in this run: nothing to plot", false};
-  const std::string suffix = fmt::format(".tmp.{}", ::getpid());
   const std::string loss_png = config.out + "/loss.png", time_png = config.out + "/time_vs_n.png";
-  const std::string script_path = config.out + "/plots.gp", log_path = config.out + "/plots.log";
-  PlotOutcome outcome;
-  try {
-    nn::write_file_atomically(script_path,
-                              plot_script(config, timing, metrics, loss_png + suffix, time_png + suffix));
-  } catch (const Error& e) {
-    return {fmt::format("plots not drawn: {}", e.what()), true};
-  }
-  const GnuplotResult run = run_gnuplot(script_path, log_path);
-  std::vector<std::pair<std::string, std::string>> pictures;
-  if (have_metrics) pictures.emplace_back(loss_png + suffix, loss_png);
-  if (!timing.empty()) pictures.emplace_back(time_png + suffix, time_png);
-  bool drawn = run.ok;
-  for (const auto& [temp, final_path] : pictures) {
-    std::error_code ec;
-    drawn = drawn && fs::file_size(temp, ec) > 0 && !ec;
-  }
-  if (drawn) {
-    for (const auto& [temp, final_path] : pictures) {
-      std::error_code ec;
-      fs::rename(temp, final_path, ec);
-      if (ec) {
-        outcome = {fmt::format("plots not drawn: cannot rename {} to {}: {}", temp, final_path, ec.message()), true};
-        break;
-      }
-    }
-  }
-  for (const auto& [temp, final_path] : pictures) remove_quietly(temp);
-  if (run.missing) {
-    remove_quietly(log_path);
-    return {"gnuplot is not installed (apt-get install gnuplot-nox): loss.png and time_vs_n.png were not drawn", false};
-  }
-  if (!run.ok) return {fmt::format("plots not drawn: {} (script: {})", run.error, script_path), true};
-  if (!drawn) return {fmt::format("plots not drawn: gnuplot wrote an empty picture (disk full?); script: {}", script_path), true};
-  remove_quietly(log_path);
+  std::vector<std::string> pictures;
+  if (have_metrics) pictures.push_back(loss_png);
+  if (!timing.empty()) pictures.push_back(time_png);
+  PlotOutcome outcome = render_pictures(
+      plot_script(config, timing, metrics, temporary_picture(loss_png), temporary_picture(time_png)), pictures,
+      config.out + "/plots.gp", config.out + "/plots.log");
   if (!outcome.note && timing.empty()) outcome.note = "no timing sweep in this run, so time_vs_n.png was not drawn";
   if (!outcome.note && !have_metrics) outcome.note = "no training step in this run, so loss.png was not drawn";
   return outcome;

@@ -254,7 +254,7 @@ std::optional<double> scaling_exponent(const std::vector<TimingRow>& rows, const
 
 void write_report(const Config& config, const std::vector<RunResult>& runs, const std::vector<MetricsRow>& metrics,
                   const std::vector<TimingRow>& timing, const std::optional<std::string>& plot_note,
-                  const std::string& path) {
+                  const std::string& inspection_section, const std::string& path) {
   std::string md = "# Copy task: softmax vs linear attention\n\n";
   md += fmt::format("Ember's measurement of the three claims of Katharopoulos et al. (2020) that Do & Bergner (2022) "
                     "tested on the copy task. All numbers below come from this run ({}).\n\n", backend_info());
@@ -310,6 +310,7 @@ void write_report(const Config& config, const std::vector<RunResult>& runs, cons
     md += fmt::format("| {} | {} | {} | {} |\n", v.claim, verdict_name(v.verdict), v.evidence, v.threshold);
   if (plot_note) md += "\nPlots: " + *plot_note + ".\n";
   else md += "\n![loss](loss.png)\n\n![time vs N](time_vs_n.png)\n";
+  md += inspection_section;
   nn::write_file_atomically(path, md);
 }
 

@@ -3,7 +3,8 @@
 // seed's numbers), both crossovers (measured, and extrapolated by the seed's method) and a
 // computed verdict per claim (verdicts.h), and the summary table printed at the end. Every number
 // comes from this run's files. With several seeds per (attention kind, N), report.md lists every
-// run and then, per (kind, N), the mean and 95 % confidence interval over the seeds (seed_stats.h).
+// run and then, per (kind, N), the mean and 95 % confidence interval over the seeds (seed_stats.h);
+// --inspect's section (inspect.h) comes last.
 #pragma once
 
 #include <map>
@@ -43,7 +44,7 @@ std::optional<double> scaling_exponent(const std::vector<TimingRow>& rows, const
 
 void write_report(const Config& config, const std::vector<RunResult>& runs, const std::vector<MetricsRow>& metrics,
                   const std::vector<TimingRow>& timing, const std::optional<std::string>& plot_note,
-                  const std::string& path);
+                  const std::string& inspection_section, const std::string& path);
 
 // The table printed at the end of a run.
 std::string summary_table(const std::vector<RunResult>& runs, const std::vector<MetricsRow>& metrics,
