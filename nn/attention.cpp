@@ -31,10 +31,11 @@ std::string attention_kind_name(AttentionKind kind) {
 
 namespace {
 
-// (B, 1, 1, Nk) or (B, 1, Nk, 1) 0/1 mask of key positions >= length (padding).
-Tensor padding_mask(const Tensor& key_lengths, std::int64_t Nk, const Shape& shape) {
-  Tensor positions = arange(Nk, TensorOptions(kInt64, key_lengths.device()));
-  return ge(positions.reshape({1, Nk}), key_lengths.reshape({-1, 1})).reshape(shape);
+// keys (B, H, Nk, Dh) -> (B, 1, Nk, 1) of their dtype: 1 at positions < the sequence's length, 0 at padding.
+Tensor valid_keys(const Tensor& key_lengths, const Tensor& keys) {
+  const std::int64_t Nk = keys.size(2);
+  const Tensor positions = arange(Nk, TensorOptions(kInt64, key_lengths.device()));
+  return lt(positions.reshape({1, Nk}), key_lengths.reshape({-1, 1})).reshape({-1, 1, Nk, 1}).to(keys.dtype());
 }
 
 }  // namespace
@@ -101,15 +102,17 @@ Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, co
   linear.eps = options_.eps;
   linear.key_lengths = key_lengths;
   linear.chunk_size = options_.chunk_size;
-  const Tensor phi_q = query_map->forward(Q), phi_k = key_map->forward_keys(K);  // (B, H, N, F)
-  if (AttentionRecorder* recorder = AttentionRecorder::active()) {
-    // The op zeroes padded keys' features; the recorded ones must match what it attends to.
-    const Tensor keep = key_lengths.defined()
-                            ? rsub(padding_mask(key_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(Q.dtype()), 1.0)
-                            : Tensor{};
-    recorder->record_linear(phi_q, keep.defined() ? phi_k * keep : phi_k, options_.causal, options_.eps);
+  const Tensor phi_q = query_map->forward(Q);  // (B, H, N, F)
+  Tensor phi_k;                                // (B, H, N, F), zero at padded keys
+  if (key_lengths.defined()) {
+    Tensor unused_offset;
+    phi_k = key_map->forward_valid_keys(K, valid_keys(key_lengths, K), unused_offset);
+  } else {
+    phi_k = key_map->forward_keys(K);
   }
-  return ember::linear_attention(phi_q, phi_k, V, linear);  // padded keys are zeroed by the op
+  if (AttentionRecorder* recorder = AttentionRecorder::active())
+    recorder->record_linear(phi_q, phi_k, options_.causal, options_.eps);
+  return ember::linear_attention(phi_q, phi_k, V, linear);
 }
 
 Tensor MultiHeadAttention::linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const {
@@ -216,9 +219,10 @@ Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& mem
       cache.values = V.contiguous();
       cache.length = K.size(2);
     } else {
-      Tensor phi_k = key_map->forward_keys(K);
-      if (memory_lengths.defined())
-        phi_k = phi_k * rsub(padding_mask(memory_lengths, K.size(2), {-1, 1, K.size(2), 1}).to(K.dtype()), 1.0);
+      Tensor unused_offset;
+      const Tensor phi_k = memory_lengths.defined()
+                               ? key_map->forward_valid_keys(K, valid_keys(memory_lengths, K), unused_offset)
+                               : key_map->forward_keys(K);
       cache.state = matmul(phi_k.transpose(-1, -2), V);
       cache.normalizer = sum(phi_k, {2}).unsqueeze(-1);
     }

@@ -81,6 +81,11 @@ class MultiHeadAttention : public Module {
   // keys and values (or S and Z) are computed on the first call and reused.
   Tensor forward_cross_step(const Tensor& x, const Tensor& memory, AttentionCache& cache,
                             const Tensor& memory_lengths = {});
+  // Throws ember::Error (naming `who`) unless `cache` is one this layer could have filled for a
+  // batch of `batch`: its kind's tensors only, (B, H, positions or features, Dh) shaped, of the
+  // layer's dtype and device, lengths within what it holds. For caches read from files; no
+  // allocation on success.
+  void check_cache(const AttentionCache& cache, std::int64_t batch, const char* who) const;
 
   const AttentionOptions& options() const { return options_; }
   std::shared_ptr<Linear> q, k, v, out;

@@ -24,6 +24,7 @@ Tensor cpu_float64(const Tensor& x) { return x.to(kCPU).to(kFloat64).contiguous(
 // scores (Nq, Nk) of one sequence -> softmax rows; masked entries (-inf) get 0, as does a row
 // whose keys are all masked (sdpa's convention).
 void softmax_rows(double* scores, std::int64_t Nq, std::int64_t Nk) {
+  if (Nk == 0) return;
   for (std::int64_t i = 0; i < Nq; ++i) {
     double* row = scores + i * Nk;
     const double row_max = *std::max_element(row, row + Nk);
@@ -44,7 +45,20 @@ AttentionRecorder::AttentionRecorder(RecordSelection selection)
   t_active_recorder = this;
 }
 
-AttentionRecorder::~AttentionRecorder() { t_active_recorder = outer_; }
+AttentionRecorder::~AttentionRecorder() {
+  if (t_active_recorder == this) {
+    t_active_recorder = outer_;
+    return;
+  }
+  // Destroyed before a recorder made after it (held in a unique_ptr, say): unlink it from the chain,
+  // so the later one restores what this one would have.
+  for (AttentionRecorder* r = t_active_recorder; r != nullptr; r = r->outer_) {
+    if (r->outer_ == this) {
+      r->outer_ = outer_;
+      return;
+    }
+  }
+}
 
 AttentionRecorder* AttentionRecorder::active() { return t_active_recorder; }
 

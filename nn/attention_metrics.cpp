@@ -16,7 +16,11 @@ Tensor checked_matrix(const Tensor& a, const char* function) {
   EMBER_CHECK(a.defined() && a.dim() == 2 && a.dtype() == kFloat64 && a.device() == kCPU,
               "{}: expected a 2-D float64 CPU matrix (queries, keys), got {}", function,
               a.defined() ? fmt::format("{} {} on {}", a.dtype(), a.shape(), a.device()) : std::string("undefined"));
-  return a.contiguous();
+  Tensor m = a.contiguous();
+  const double* p = m.data_ptr<double>();
+  EMBER_CHECK(std::all_of(p, p + m.numel(), [](double x) { return std::isfinite(x); }),
+              "{}: the matrix {} holds a NaN or an infinity", function, a.shape());
+  return m;
 }
 
 // sum of -p log p over values, 0 log 0 = 0.
@@ -66,7 +70,7 @@ std::vector<double> singular_values(const Tensor& a) {
         std::vector<double>& x = vectors[static_cast<std::size_t>(i)];
         std::vector<double>& y = vectors[static_cast<std::size_t>(j)];
         const double alpha = dot(x, x), beta = dot(y, y), gamma = dot(x, y);
-        if (std::abs(gamma) <= tolerance * std::sqrt(alpha * beta)) continue;  // already orthogonal (or zero)
+        if (std::abs(gamma) <= tolerance * std::sqrt(alpha) * std::sqrt(beta)) continue;  // already orthogonal (or zero)
         // The rotation that zeroes gamma: tan(theta) = t, the smaller root of t^2 + 2 zeta t - 1 = 0.
         const double zeta = (beta - alpha) / (2 * gamma);
         const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::sqrt(1 + zeta * zeta));

@@ -1,6 +1,6 @@
 // MultiHeadAttention for generation over a batch of right-padded prompts: forward_prefill, the one
-// parallel pass that fills a layer's cache from whole prompts, and the softmax step for a batch
-// whose sequences have different lengths.
+// parallel pass that fills a layer's cache from whole prompts, the softmax step for a batch whose
+// sequences have different lengths, and check_cache for caches read back from a file.
 //
 // Right padding keeps every prompt's tokens at positions 0 .. length - 1, the positions they have
 // alone. Under a causal mask a valid position never sees the padding after it, so the parallel
@@ -52,12 +52,12 @@ Tensor MultiHeadAttention::forward_prefill(const Tensor& x, const Tensor& length
     cache.keys.narrow(2, 0, P).copy_(K);
     cache.values.narrow(2, 0, P).copy_(V);
   } else {
-    const Tensor valid_lengths = lengths.defined() ? lengths : lengths_tensor(sequence_lengths, x.device());
+    const Tensor valid_lengths = lengths_tensor(sequence_lengths, x.device());  // wherever `lengths` lives
     const Tensor positions = arange(P, TensorOptions(kInt64, x.device()));
     const Tensor valid =
         lt(positions.reshape({1, P}), valid_lengths.reshape({-1, 1})).reshape({B, 1, P, 1}).to(x.dtype());
     // (B, H, P, F), padding zeroed; the same features feed the parallel pass and the cache.
-    const Tensor phi_k = key_map->forward_prompt_keys(K, valid, cache.key_offset);
+    const Tensor phi_k = key_map->forward_valid_keys(K, valid, cache.key_offset);
     LinearAttentionOptions linear;
     linear.causal = true;
     linear.eps = options_.eps;
@@ -84,6 +84,49 @@ void MultiHeadAttention::ragged_softmax_step(const StepBuffers& s, AttentionCach
                            cache.values.narrow(0, b, 1), cache.sequence_lengths[static_cast<std::size_t>(b)],
                            s.heads_split.narrow(0, b, 1));
   }
+}
+
+void MultiHeadAttention::check_cache(const AttentionCache& cache, std::int64_t batch, const char* who) const {
+  const DType dtype = q->weight.dtype();
+  const Device device = q->weight.device();
+  // (B, H, rows, columns) of the layer's dtype and device; rows < 0: any.
+  auto fits = [&](const Tensor& t, std::int64_t rows, std::int64_t columns) {
+    return t.dim() == 4 && t.size(0) == batch && t.size(1) == heads_ && (rows < 0 || t.size(2) == rows) &&
+           t.size(3) == columns && t.dtype() == dtype && t.device() == device;
+  };
+  auto describe = [](const Tensor& t) {
+    return t.defined() ? fmt::format("{} {} on {}", t.dtype(), t.shape(), t.device()) : std::string("undefined");
+  };
+  const bool softmax = options_.kind == AttentionKind::Softmax;
+  const bool has_keys = cache.keys.defined() || cache.values.defined();
+  const bool has_sums = cache.state.defined() || cache.normalizer.defined() || cache.key_offset.defined();
+  EMBER_CHECK(softmax ? !has_sums : !has_keys, "{}: a {} attention layer was given a cache of the other kind", who,
+              attention_kind_name(options_.kind));
+  if (softmax) {
+    EMBER_CHECK(has_keys ? fits(cache.keys, -1, head_dim_) && fits(cache.values, cache.keys.size(2), head_dim_) &&
+                               cache.length <= cache.keys.size(2)
+                         : cache.length == 0,
+                "{}: a softmax cache of {} positions for {} sequences of {} heads x {} must hold keys and values "
+                "(B, H, >= length, Dh) of {} on {}, got keys {}, values {}",
+                who, cache.length, batch, heads_, head_dim_, dtype, device, describe(cache.keys),
+                describe(cache.values));
+  } else {
+    const std::int64_t features = cache.state.defined() ? cache.state.size(2) : 0;
+    EMBER_CHECK(cache.state.defined() == cache.normalizer.defined() &&
+                    (!cache.state.defined() || (fits(cache.state, features, head_dim_) &&
+                                                fits(cache.normalizer, features, 1))) &&
+                    (!cache.key_offset.defined() ||
+                     (cache.key_offset.dim() == 3 && cache.key_offset.size(0) == batch &&
+                      cache.key_offset.size(1) == heads_ && cache.key_offset.size(2) == 1 &&
+                      cache.key_offset.dtype() == dtype && cache.key_offset.device() == device)) &&
+                    (cache.state.defined() || cache.length == 0),
+                "{}: a linear cache of {} positions for {} sequences of {} heads x {} must hold S (B, H, F, Dh), "
+                "Z (B, H, F, 1) and an optional key offset (B, H, 1) of {} on {}, got S {}, Z {}, offset {}",
+                who, cache.length, batch, heads_, head_dim_, dtype, device, describe(cache.state),
+                describe(cache.normalizer), describe(cache.key_offset));
+  }
+  EMBER_CHECK(cache.sequence_lengths.empty() || std::ssize(cache.sequence_lengths) == batch,
+              "{}: the cache holds lengths of {} sequences, the state {}", who, cache.sequence_lengths.size(), batch);
 }
 
 }  // namespace ember::nn

@@ -107,10 +107,10 @@ Tensor FavorFeatures::forward_key_step(const Tensor& x, Tensor& offset, std::ini
   return exp(e - offset) * (1.0 / std::sqrt(static_cast<double>(num_features())));
 }
 
-Tensor FavorFeatures::forward_prompt_keys(const Tensor& x, const Tensor& valid, Tensor& offset) {
+Tensor FavorFeatures::forward_valid_keys(const Tensor& x, const Tensor& valid, Tensor& offset) {
   // log(0) = -inf keeps padded keys out of the shared maximum, and exp(-inf) = 0 zeroes their
   // features (multiplying by 0 instead would turn an overflowed exp into NaN).
-  const Tensor e = exponent(x, "FavorFeatures::forward_prompt_keys") + log(valid);  // (B, H, P, m)
+  const Tensor e = exponent(x, "FavorFeatures::forward_valid_keys") + log(valid);  // (B, H, P, m)
   const Tensor shared = max(e, {-2, -1}, true);                                       // (B, H, 1, 1)
   offset = shared.squeeze(-1);                                                         // (B, H, 1)
   return exp(e - shared) * (1.0 / std::sqrt(static_cast<double>(num_features())));

@@ -37,7 +37,7 @@ class FavorFeatures : public FeatureMap {
   Tensor forward(const Tensor& x) override;
   Tensor forward_keys(const Tensor& x) override;
   Tensor forward_key_step(const Tensor& x, Tensor& offset, std::initializer_list<Tensor> sums) override;
-  Tensor forward_prompt_keys(const Tensor& x, const Tensor& valid, Tensor& offset) override;
+  Tensor forward_valid_keys(const Tensor& x, const Tensor& valid, Tensor& offset) override;
   void new_feature_map(Generator& generator) override;
 
   std::int64_t num_features() const { return projection.size(0); }

@@ -11,8 +11,10 @@
 
 namespace ember::nn {
 
-Tensor FeatureMap::forward_prompt_keys(const Tensor& x, const Tensor& valid, Tensor& /*offset*/) {
-  return forward_keys(x) * valid;
+Tensor FeatureMap::forward_valid_keys(const Tensor& x, const Tensor& valid, Tensor& /*offset*/) {
+  // where, not a product: a user's map may overflow at padding, and inf * 0 is NaN.
+  const Tensor features = forward_keys(x);
+  return where(gt(valid, zeros_like(valid)), features, zeros_like(features));
 }
 
 Tensor elu_plus_one(const Tensor& x) { return ember::relu(x) + exp(-ember::relu(-x)); }

@@ -42,11 +42,11 @@ class FeatureMap : public UnaryModule {
   virtual Tensor forward_key_step(const Tensor& x, Tensor& /*offset*/, std::initializer_list<Tensor> /*sums*/) {
     return forward(x);
   }
-  // Generation's prefill: the keys of a batch of right-padded prompts x (B, H, P, D) and `valid`
-  // (B, 1, P, 1), 1 at a prompt's positions and 0 at padding -> features (B, H, P, F), zero at
-  // padding, that start the running sums; sets `offset` to the shared constant forward_key_step
-  // continues from (a map without one leaves it undefined).
-  virtual Tensor forward_prompt_keys(const Tensor& x, const Tensor& valid, Tensor& offset);
+  // Keys of right-padded sequences: x (B, H, N, D) and `valid` (B, 1, N, 1), 1 at a sequence's
+  // positions and 0 at padding -> features (B, H, N, F), exactly zero at padding, which also
+  // stays out of any shared constant; that constant goes to `offset` (B, H, 1), for
+  // forward_key_step to continue from after a prefill (a map without one leaves it undefined).
+  virtual Tensor forward_valid_keys(const Tensor& x, const Tensor& valid, Tensor& offset);
   // Draws the random parts again (FAVOR+'s projection); deterministic maps do nothing.
   virtual void new_feature_map(Generator& /*generator*/) {}
   // The elementwise formula linear_attention_step applies inside its kernel (built-in maps only).

@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char* kFormat = "ember-generation-state";
 constexpr const char* kVersion = "1";
+constexpr std::int64_t kMostPositions = std::int64_t{1} << 40;  // far past any real sequence, far from overflow
 
 Tensor clone_if_defined(const Tensor& t) { return t.defined() ? t.clone() : Tensor{}; }
 
@@ -140,8 +141,9 @@ GenerationState GenerationState::load(const std::string& path, const StepModel& 
   GenerationState state;
   state.lengths = take_int64s(tensors, "lengths", B, path);
   for (std::int64_t b = 0; b < B; ++b)
-    EMBER_CHECK(state.lengths[b] >= 0, "GenerationState::load: {}: sequence {} has length {}", path, b,
-                state.lengths[b]);
+    EMBER_CHECK(state.lengths[b] >= 0 && state.lengths[b] <= kMostPositions,
+                "GenerationState::load: {}: sequence {} has length {}, outside [0, {}]", path, b, state.lengths[b],
+                kMostPositions);
   for (std::int64_t flag : take_int64s(tensors, "finished", B, path)) {
     EMBER_CHECK(flag == 0 || flag == 1, "GenerationState::load: {}: a \"finished\" flag is {}, not 0 or 1", path, flag);
     state.finished.push_back(flag == 1);
@@ -153,7 +155,7 @@ GenerationState GenerationState::load(const std::string& path, const StepModel& 
   for (std::int64_t i = 0; i < cache_count; ++i) {
     const auto index = static_cast<std::size_t>(i);
     AttentionCache& cache = state.caches.emplace_back();
-    cache.length = parse_count(metadata, cache_key(index, "length"), path);
+    cache.length = parse_count(metadata, cache_key(index, "length"), path, kMostPositions);
     cache.memory_ready = parse_count(metadata, cache_key(index, "memory_ready"), path, /*most=*/1) == 1;
     for (auto [field, tensor] : cache_tensors(cache)) {
       *tensor = take(tensors, cache_key(index, field));

@@ -1,7 +1,10 @@
 // Implementations of the basic layers (see layers.h).
 #include "nn/layers.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
@@ -85,18 +88,31 @@ PositionalEncoding::PositionalEncoding(std::int64_t d_model) : d_model_(d_model)
   EMBER_CHECK(d_model > 0, "PositionalEncoding: d_model must be positive, got {}", d_model);
 }
 
+namespace {
+
+// The cached table grows up to this many positions (2^20: every sequence length Ember measures);
+// positions past it are computed on each call rather than kept.
+constexpr std::int64_t kCachedPositions = std::int64_t{1} << 20;
+
+}  // namespace
+
+Tensor PositionalEncoding::rows(std::int64_t start, std::int64_t n, DType dtype, Device device) const {
+  std::vector<double> values(static_cast<std::size_t>(n * d_model_));
+  for (std::int64_t r = 0; r < n; ++r) {
+    const double pos = static_cast<double>(start + r);
+    for (std::int64_t i = 0; i < d_model_; ++i) {
+      const double freq = std::exp(-std::log(10000.0) * static_cast<double>(i - i % 2) / d_model_);
+      values[r * d_model_ + i] = i % 2 == 0 ? std::sin(pos * freq) : std::cos(pos * freq);
+    }
+  }
+  return from_vector(values, {n, d_model_}, TensorOptions(dtype, device));
+}
+
 Tensor PositionalEncoding::table(std::int64_t length, DType dtype, Device device) {
   if (!table_.defined() || table_.size(0) < length || table_.dtype() != dtype || table_.device() != device) {
     // Grow geometrically so generation, one position at a time, rebuilds rarely.
-    std::int64_t rows = std::max<std::int64_t>(length, table_.defined() ? 2 * table_.size(0) : 64);
-    std::vector<double> values(rows * d_model_);
-    for (std::int64_t pos = 0; pos < rows; ++pos) {
-      for (std::int64_t i = 0; i < d_model_; ++i) {
-        const double freq = std::exp(-std::log(10000.0) * static_cast<double>(i - i % 2) / d_model_);
-        values[pos * d_model_ + i] = i % 2 == 0 ? std::sin(pos * freq) : std::cos(pos * freq);
-      }
-    }
-    table_ = from_vector(values, {rows, d_model_}, TensorOptions(dtype, device));
+    const std::int64_t grown = table_.defined() ? std::min(2 * table_.size(0), kCachedPositions) : 64;
+    table_ = rows(0, std::max(length, grown), dtype, device);
   }
   return table_;
 }
@@ -108,7 +124,9 @@ Tensor PositionalEncoding::forward(const Tensor& x, std::int64_t start) {
 }
 
 Tensor PositionalEncoding::encodings(std::int64_t start, std::int64_t n, DType dtype, Device device) {
-  EMBER_CHECK(start >= 0 && n >= 0, "PositionalEncoding: negative start position {} or length {}", start, n);
+  EMBER_CHECK(start >= 0 && n >= 0 && start <= std::numeric_limits<std::int64_t>::max() - n,
+              "PositionalEncoding: negative start position or length, or past int64 ({} and {})", start, n);
+  if (start + n > kCachedPositions) return rows(start, n, dtype, device);  // a state far along, or hostile
   return table(start + n, dtype, device).slice(0, start, start + n);
 }
 

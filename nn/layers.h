@@ -87,6 +87,7 @@ class PositionalEncoding : public Module {
 
  private:
   Tensor table(std::int64_t length, DType dtype, Device device);
+  Tensor rows(std::int64_t start, std::int64_t n, DType dtype, Device device) const;  // (n, d_model), computed
   std::int64_t d_model_;
   Tensor table_;  // (length, d_model)
 };

@@ -63,15 +63,16 @@ Tensor choose_next_tokens(const Tensor& logits, const SamplingOptions& options, 
   EMBER_CHECK(logits.defined() && logits.dim() == 2 && logits.size(1) >= 1,
               "choose_next_tokens: expected logits (B, V), got {}", logits.defined() ? logits.shape() : Shape{});
   check_sampling(options, "choose_next_tokens");
-  if (options.decoding == Decoding::Greedy) return argmax(logits, -1, /*keepdim=*/true);
   const std::int64_t B = logits.size(0), V = logits.size(1);
   const std::vector<double> values = logits.to_vector<double>();
+  // Greedy too: argmax's NaN rule differs between devices, and a NaN row has no next token.
   for (std::int64_t b = 0; b < B; ++b) {
     const double* row = values.data() + b * V;
     EMBER_CHECK(std::none_of(row, row + V, [](double x) { return std::isnan(x); }) &&
                     *std::max_element(row, row + V) > -INFINITY,
                 "choose_next_tokens: the logits of sequence {} hold a NaN or are all -inf", b);
   }
+  if (options.decoding == Decoding::Greedy) return argmax(logits, -1, /*keepdim=*/true);
   const std::uint64_t first_counter = generator.advance(static_cast<std::uint64_t>(B));
   std::vector<std::int64_t> tokens(static_cast<std::size_t>(B));
   for (std::int64_t b = 0; b < B; ++b) {

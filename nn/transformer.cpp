@@ -48,6 +48,17 @@ void check_tokens(const Tensor& tokens, const char* who) {
               tokens.defined() ? tokens.shape() : Shape{});
 }
 
+// A self-attention cache read from a file must hold each sequence's positions so far.
+void check_positions(const GenerationState& state, const AttentionCache& cache, const char* who) {
+  for (std::int64_t b = 0; b < state.batch_size(); ++b) {
+    const std::int64_t held = cache.sequence_lengths.empty() ? cache.length
+                                                              : cache.sequence_lengths[static_cast<std::size_t>(b)];
+    EMBER_CHECK(held == state.lengths[static_cast<std::size_t>(b)],
+                "{}: sequence {} is at position {}, but its self-attention cache holds {} positions", who, b,
+                state.lengths[static_cast<std::size_t>(b)], held);
+  }
+}
+
 }  // namespace
 
 EncoderLayer::EncoderLayer(const TransformerConfig& c) : norm_first_(c.norm_first) {
@@ -229,6 +240,13 @@ void Seq2SeqTransformer::check_state(const GenerationState& state, const char* w
                                 memory->second.size(0) == state.batch_size()),
               "{}: the state holds {} caches for {} sequences, this Seq2SeqTransformer needs {} for a memory of {}",
               who, state.caches.size(), state.batch_size(), 2 * decoder_->size(), memory->second.shape());
+  if (state.empty()) return;
+  const std::size_t layers = decoder_->size();
+  for (std::size_t i = 0; i < layers; ++i) {
+    (*decoder_)[i]->self_attn->check_cache(state.caches[i], state.batch_size(), who);
+    check_positions(state, state.caches[i], who);
+    (*decoder_)[i]->cross_attn->check_cache(state.caches[layers + i], state.batch_size(), who);
+  }
 }
 
 Tensor Seq2SeqTransformer::prefill(const Tensor& tokens, const Tensor& lengths, GenerationState& state) {
@@ -239,6 +257,9 @@ Tensor Seq2SeqTransformer::prefill(const Tensor& tokens, const Tensor& lengths, 
   const Tensor& memory = state.context.at("memory");
   const Tensor memory_lengths =
       state.context.contains("memory_lengths") ? state.context.at("memory_lengths") : Tensor{};
+  EMBER_CHECK(tokens.size(0) == memory.size(0),
+              "Seq2SeqTransformer::prefill: {} prompts for a memory of {} sequences {}", tokens.size(0),
+              memory.size(0), memory.shape());
   const std::size_t layers = decoder_->size();
   state.prepare(tokens.size(0), 2 * layers, "Seq2SeqTransformer::prefill");
   Tensor x = tgt_embed_->forward(tokens);
@@ -305,6 +326,10 @@ Tensor CausalLM::prefill(const Tensor& tokens, const Tensor& lengths, Generation
 void CausalLM::check_state(const GenerationState& state, const char* who) const {
   EMBER_CHECK(state.caches.size() == layers_->size(), "{}: the state holds {} caches, this CausalLM has {} layers", who,
               state.caches.size(), layers_->size());
+  for (std::size_t i = 0; i < layers_->size(); ++i) {
+    (*layers_)[i]->self_attn->check_cache(state.caches[i], state.batch_size(), who);
+    check_positions(state, state.caches[i], who);
+  }
 }
 
 Tensor generate_greedy(CausalLM& model, const Tensor& prompt, std::int64_t max_new_tokens) {

@@ -2,6 +2,7 @@
 // matrices reproduce the layer's output and are row-stochastic, the metrics are right on
 // hand-made matrices, and recording is off by default, selective and confined to its thread.
 #include <cmath>
+#include <memory>
 #include <thread>
 
 #include "nn_helpers.h"
@@ -79,6 +80,8 @@ std::vector<ErrorRow> inspection_error_rows() {
        {"attention_entropy", "[0, 2]", "no rows"}},
       {"effective_rank: zero matrix", [] { nn::effective_rank(zeros({2, 3}, kFloat64)); },
        {"effective_rank", "[2, 3]", "zero"}},
+      {"effective_rank: a NaN", [] { nn::effective_rank(tensor({1.0, NAN}).reshape({1, 2}).to(kFloat64)); },
+       {"effective_rank", "[1, 2]", "NaN or an infinity"}},
       {"copy_diagonal_mass: too few positions", [rows] { nn::copy_diagonal_mass(rows, {0}); },
        {"copy_diagonal_mass", "1 source positions", "3 rows"}},
       {"copy_diagonal_mass: key out of range", [rows] { nn::copy_diagonal_mass(rows, {0, 2, 0}); },
@@ -172,6 +175,16 @@ TEST_CASE("attention inspection: only the chosen layers and heads, detached, not
     nn::AttentionRecorder too_many_heads({.heads = {kHeads}});
     CHECK_THROWS_WITH_AS(model.forward(tokens), doctest::Contains("head 2 was asked for"), Error);
   }
+}
+
+TEST_CASE("attention inspection: recorders destroyed out of order leave no dangling recorder") {
+  auto first = std::make_unique<nn::AttentionRecorder>();
+  {
+    nn::AttentionRecorder second;
+    first.reset();  // the outer one goes first
+    CHECK(nn::AttentionRecorder::active() == &second);
+  }
+  CHECK(nn::AttentionRecorder::active() == nullptr);
 }
 
 TEST_CASE("attention inspection: a recorder in one thread does not record another thread's forward") {

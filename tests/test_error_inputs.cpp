@@ -296,7 +296,7 @@ std::vector<ErrorRow> module_rows() {
       {"PositionalEncoding: zero width", [] { nn::PositionalEncoding(0); }, {"PositionalEncoding", "d_model", "0"}},
       {"PositionalEncoding: negative start",
        [] { nn::PositionalEncoding(4).forward(zeros({1, 2, 4}), -1); },
-       {"PositionalEncoding", "negative start", "-1"}},
+       {"PositionalEncoding", "negative start", "-1 and 2"}},
       {"MultiHeadAttention: undefined key",
        [] { Tensor x = zeros({1, 2, 8}); nn::MultiHeadAttention(8, 2).forward(x, Tensor(), x); },
        {"MultiHeadAttention", "undefined"}},

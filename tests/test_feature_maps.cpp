@@ -111,6 +111,25 @@ TEST_CASE("feature maps: cross-attention step by step equals the non-causal para
   }
 }
 
+TEST_CASE("feature maps: padded keys, however large, change nothing (FAVOR+'s shared stabilizer skips them)") {
+  for (MapKind kind : kMapKinds) {
+    INFO(map_name(kind));
+    manual_seed(33);
+    nn::MultiHeadAttention mha(4, 2, linear_options(kind, false));
+    mha.to(kFloat64);
+    mha.eval();
+    Tensor x = randn({1, 3, 4}, kFloat64), memory = randn({1, 3, 4}, kFloat64);
+    // Two padded positions 1000 times larger: their exponents would dwarf the real keys'.
+    Tensor padded = cat({memory, randn({1, 2, 4}, kFloat64) * 1000.0}, 1);
+    Tensor alone = mha.forward(x, memory, memory);
+    Tensor masked = mha.forward(x, padded, padded, from_vector<std::int64_t>({3}));
+    CHECK(max_gap(masked, alone) < 1e-9);
+    nn::AttentionCache cache;
+    CHECK(max_gap(mha.forward_cross_step(x.narrow(1, 0, 1), padded, cache, from_vector<std::int64_t>({3})),
+                  alone.narrow(1, 0, 1)) < 1e-9);
+  }
+}
+
 TEST_SUITE("gradcheck") {
 TEST_CASE("gradcheck: feature maps (elu+1, relu, FAVOR+ with a fixed projection, learned with its parameters)") {
   manual_seed(33);

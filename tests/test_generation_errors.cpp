@@ -131,6 +131,9 @@ std::vector<ErrorRow> generation_rows() {
        {"last_positions", "B = 1", "[2, 3, 4]"}},
       {"choose_next_tokens: 3-d logits", [] { Generator g; nn::choose_next_tokens(zeros({1, 1, 4}), {}, g); },
        {"choose_next_tokens", "(B, V)", "[1, 1, 4]"}},
+      {"choose_next_tokens: a NaN logit, greedy",
+       [] { Generator g; nn::choose_next_tokens(tensor({0.0, NAN}).reshape({1, 2}), {}, g); },
+       {"choose_next_tokens", "sequence 0", "NaN"}},
       {"choose_next_tokens: a NaN logit",
        [] {
          Generator g;
@@ -198,6 +201,20 @@ std::vector<ErrorRow> generation_rows() {
          m.forward_step(tokens(1, 1), s);
        },
        {"Seq2SeqTransformer::forward_step", "1 caches", "needs 2"}},
+      {"Seq2SeqTransformer: prefill of another batch than the memory's",
+       [] {
+         nn::Seq2SeqTransformer m(tiny());
+         nn::GenerationState s = m.start(tokens(2, 3));
+         m.prefill(tokens(1, 1), {}, s);
+       },
+       {"Seq2SeqTransformer::prefill", "1 prompts", "memory of 2 sequences", "[2, 3, 8]"}},
+      {"MultiHeadAttention: check_cache of a cache holding lengths of another batch",
+       [] {
+         nn::AttentionCache c;
+         c.sequence_lengths = {1, 2, 3};
+         nn::MultiHeadAttention(8, 2, causal()).check_cache(c, 2, "a caller");
+       },
+       {"a caller", "lengths of 3 sequences", "the state 2"}},
       {"Seq2SeqTransformer: prefill of a started state",
        [] {
          nn::Seq2SeqTransformer m(tiny());
@@ -260,6 +277,50 @@ std::vector<ErrorRow> generation_rows() {
          });
        },
        {"GenerationState::load", "cache 0", "length 99", "[0, 3]"}},
+      {"GenerationState::load: a length past any sequence",
+       [] {
+         load_tampered([](nn::StateDict& t, nn::Metadata&) {
+           t["lengths"] = from_vector<std::int64_t>({std::int64_t{1} << 50, 1});
+         });
+       },
+       {"GenerationState::load", "sequence 0", "1125899906842624", "outside [0, 1099511627776]"}},
+      {"GenerationState::load: lengths that disagree with the caches",
+       [] { load_tampered([](nn::StateDict& t, nn::Metadata&) { t["lengths"] = from_vector<std::int64_t>({2, 1}); }); },
+       {"GenerationState::load", "sequence 0 is at position 2", "holds 3 positions"}},
+      {"GenerationState::load: keys of another head count",
+       [] {
+         load_tampered([](nn::StateDict& t, nn::Metadata&) {
+           t["cache.0.keys"] = zeros({2, 1, 3, 8});
+           t["cache.0.values"] = zeros({2, 1, 3, 8});
+         });
+       },
+       {"GenerationState::load", "softmax cache of 3 positions", "2 heads x 4", "[2, 1, 3, 8]"}},
+      {"GenerationState::load: a softmax state into a linear model",
+       [] {
+         nn::CausalLM softmax(tiny());
+         nn::TransformerConfig c = tiny();
+         c.attention = nn::AttentionKind::Linear;
+         nn::CausalLM linear(c);
+         nn::GenerationState s;
+         nn::prefill(softmax, tokens(1, 2), {}, s);
+         TempFile file("other_kind.safetensors");
+         s.save(file.path);
+         nn::GenerationState::load(file.path, linear);
+       },
+       {"GenerationState::load", "linear attention layer", "the other kind"}},
+      {"GenerationState::load: a linear state of another feature count",
+       [] {
+         nn::TransformerConfig c = tiny();
+         c.attention = nn::AttentionKind::Linear;
+         nn::CausalLM linear(c);
+         nn::GenerationState s;
+         nn::prefill(linear, tokens(1, 2), {}, s);
+         s.caches[0].normalizer = zeros({1, 2, 3, 1});
+         TempFile file("feature_count.safetensors");
+         s.save(file.path);
+         nn::GenerationState::load(file.path, linear);
+       },
+       {"GenerationState::load", "linear cache of 2 positions", "Z (B, H, F, 1)", "[1, 2, 3, 1]"}},
       {"GenerationState::load: an unknown tensor",
        [] { load_tampered([](nn::StateDict& t, nn::Metadata&) { t["junk"] = zeros({2}); }); },
        {"GenerationState::load", "unexpected", "junk"}},
