@@ -71,6 +71,10 @@ void check_batch(const Tensor& t, std::int64_t batch, int dims, const std::strin
 }  // namespace
 
 void GenerationState::prepare(std::int64_t batch, std::size_t cache_count, const char* who) {
+  EMBER_CHECK(!damaged,
+              "{}: an earlier step failed part-way through this state's layers, so its caches disagree; start a "
+              "new state or load a saved one",
+              who);
   if (empty()) {
     lengths.assign(static_cast<std::size_t>(batch), 0);
     finished.assign(static_cast<std::size_t>(batch), false);
@@ -99,11 +103,13 @@ GenerationState GenerationState::clone() const {
   copy.lengths = lengths;
   copy.next_logits = clone_if_defined(next_logits);
   copy.finished = finished;
+  copy.damaged = damaged;
   for (const auto& [name, t] : context) copy.context[name] = clone_if_defined(t);
   return copy;
 }
 
 void GenerationState::save(const std::string& path) const {
+  EMBER_CHECK(!damaged, "GenerationState::save: {}: an earlier step failed part-way, so the caches disagree", path);
   const std::int64_t B = batch_size();
   StateDict tensors;
   Metadata metadata{{"format", kFormat}, {"version", kVersion}, {"caches", std::to_string(caches.size())}};

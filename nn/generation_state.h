@@ -36,6 +36,9 @@ class GenerationState {
   Tensor next_logits;                 // (B, vocab): the prediction of each sequence's next token
   std::vector<bool> finished;         // (B): the sequence produced the stop token
   StateDict context;                  // the model's other per-sequence tensors, batch first
+  // Set by a model whose step or prefill threw part-way through its layers: some caches then hold
+  // one position more than others, so prepare() and save() refuse the state from then on.
+  bool damaged = false;
 
   std::int64_t batch_size() const { return static_cast<std::int64_t>(lengths.size()); }
   bool empty() const { return lengths.empty(); }

@@ -8,13 +8,16 @@
 // is impossible, it returns and the process goes on as it was. copy_task and ember_bench call it;
 // programs of your own can too. A variable the user set is never overridden.
 //
-//   GOMP_SPINCOUNT=10000 (unless GOMP_SPINCOUNT or OMP_WAIT_POLICY is set): idle OpenMP threads
-//     spin 10,000 times instead of libgomp's 300,000 before they sleep, so a busy machine does not
-//     lose its cores to spinning. bench/contention.sh, 2 threads on 2 cores
-//     (bench/results/2026-12-03-openmp-contention): a copy-task run took 15.3 s alone and 75.9 s
-//     beside one busy process with libgomp's default, 14.7 s and 40.3 s with 10000, per-token
-//     generation unchanged; OMP_WAIT_POLICY=passive gave 27.3 s beside the busy process but 17.5 s
-//     alone and 1.2-1.3x slower generation, so it stays the user's choice.
+//   GOMP_SPINCOUNT=3000 (unless GOMP_SPINCOUNT or OMP_WAIT_POLICY is set): idle OpenMP threads
+//     spin 3,000 times instead of libgomp's 300,000 before they sleep, so a busy machine does not
+//     lose its cores to spinning. bench/contention.sh, 2 threads on 2 cores, interleaved rounds
+//     (bench/results/2026-12-04-openmp-contention): beside one busy process a copy-task run is
+//     6.3x slower than alone with libgomp's default, 4.0-4.5x with 10000 (this default until
+//     2026-12-04), 2.4x with 3000, 1.6x with 1000; alone, 3000 costs 1-18 % against 10000 on
+//     small models (more sleeping threads to wake between short parallel regions) and 1000 about
+//     40 %. OMP_WAIT_POLICY=passive does best beside a busy process but costs 30-50 % alone, so
+//     it stays the user's choice. (Letting OpenBLAS's own threads sleep at once,
+//     OPENBLAS_THREAD_TIMEOUT=4, changed nothing.)
 //   OPENBLAS_CORETYPE (unless set): OpenBLAS picks its kernels from the CPU model, and a virtual
 //     machine that hides the model (a generic "Intel Xeon Processor") gets the generic "Prescott"
 //     SSE3 kernels although the CPU has AVX2 or AVX-512: 37 GFLOP/s instead of 289 (SGEMM

@@ -224,6 +224,26 @@ std::vector<ErrorRow> generation_rows() {
        },
        {"Seq2SeqTransformer::prefill", "already holds positions"}},
 
+      {"CausalLM: a step after one that failed in its second layer",
+       [] {
+         nn::CausalLM m(tiny(2));
+         nn::GenerationState s;
+         nn::prefill(m, tokens(1, 3), {}, s);
+         s.caches[1].keys = s.caches[1].keys.to(kFloat64);  // layer 0 steps, layer 1 throws
+         CHECK_THROWS_AS(m.forward_step(tokens(1, 1), s), Error);
+         CHECK(s.damaged);
+         m.forward_step(tokens(1, 1), s);
+       },
+       {"CausalLM::forward_step", "failed part-way", "start a new state or load a saved one"}},
+      {"GenerationState::save: a damaged state",
+       [] {
+         nn::GenerationState s;
+         s.damaged = true;
+         TempFile file("damaged.safetensors");
+         s.save(file.path);
+       },
+       {"GenerationState::save", "failed part-way"}},
+
       // ---- GenerationState files
       {"GenerationState::load: a state of a model with fewer layers",
        [] {

@@ -60,7 +60,7 @@ std::optional<std::string> better_openblas_core(const std::string& current, cons
 void apply_runtime_defaults(char** argv) {
   if (argv == nullptr || argv[0] == nullptr) return;
   std::vector<const char*> set_here;  // the variables this call set, to undo if execv fails
-  if (unset("GOMP_SPINCOUNT") && unset("OMP_WAIT_POLICY") && setenv("GOMP_SPINCOUNT", "10000", 0) == 0)
+  if (unset("GOMP_SPINCOUNT") && unset("OMP_WAIT_POLICY") && setenv("GOMP_SPINCOUNT", "3000", 0) == 0)
     set_here.push_back("GOMP_SPINCOUNT");
   if (unset("OPENBLAS_CORETYPE")) {
     const char* core = openblas_get_corename();

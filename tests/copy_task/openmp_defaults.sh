@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # copy_task runs with Ember's OpenMP wait default (ops/runtime_defaults.h, apply_runtime_defaults):
 # with neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY set, the running process (the same process id,
-# re-executed) has GOMP_SPINCOUNT=10000 in its environment; a value the user set is kept as it
+# re-executed) has GOMP_SPINCOUNT=3000 in its environment; a value the user set is kept as it
 # is, and OMP_WAIT_POLICY set by the user means no GOMP_SPINCOUNT is added.
 source "$(dirname "$0")/common.sh" "$1"
 # spincount_of ENV...: starts a long tiny run with ENV, prints GOMP_SPINCOUNT of the live process
@@ -19,7 +19,7 @@ spincount_of() {
   wait "$pid" || true
   echo "${value:-unset}"
 }
-[ "$(spincount_of)" = 10000 ] || fail "without the variables, the run's GOMP_SPINCOUNT is not 10000"
+[ "$(spincount_of)" = 3000 ] || fail "without the variables, the run's GOMP_SPINCOUNT is not 3000"
 [ "$(spincount_of GOMP_SPINCOUNT=123)" = 123 ] || fail "a GOMP_SPINCOUNT set by the user was not kept"
 [ "$(spincount_of OMP_WAIT_POLICY=passive)" = unset ] || fail "OMP_WAIT_POLICY set by the user, yet GOMP_SPINCOUNT was added"
-echo "OpenMP wait defaults: 10000 by default, the user's settings kept"
+echo "OpenMP wait defaults: 3000 by default, the user's settings kept"
