@@ -82,13 +82,16 @@ Tensor FavorFeatures::forward(const Tensor& x) {
   return exp(e - max(e, {-1}, true)) * (1.0 / std::sqrt(static_cast<double>(num_features())));
 }
 
+void FavorFeatures::count_training_pass() {
+  if (!is_training() || options_.redraw_interval <= 0) return;
+  if (training_passes_ > 0 && training_passes_ % options_.redraw_interval == 0) new_feature_map(default_generator());
+  ++training_passes_;
+}
+
 Tensor FavorFeatures::forward_keys(const Tensor& x) {
   EMBER_CHECK(x.defined() && x.dim() >= 2, "FavorFeatures::forward_keys: expected keys (..., N, {}), got {}",
               input_dim_, x.defined() ? x.shape() : Shape{});
-  if (is_training() && options_.redraw_interval > 0) {
-    if (training_passes_ > 0 && training_passes_ % options_.redraw_interval == 0) new_feature_map(default_generator());
-    ++training_passes_;
-  }
+  count_training_pass();
   const Tensor e = exponent(x, "FavorFeatures::forward_keys");  // (..., N, m)
   return exp(e - max(e, {-2, -1}, true)) * (1.0 / std::sqrt(static_cast<double>(num_features())));
 }
@@ -110,6 +113,7 @@ Tensor FavorFeatures::forward_key_step(const Tensor& x, Tensor& offset, std::ini
 Tensor FavorFeatures::forward_valid_keys(const Tensor& x, const Tensor& valid, Tensor& offset) {
   // log(0) = -inf keeps padded keys out of the shared maximum, and exp(-inf) = 0 zeroes their
   // features (multiplying by 0 instead would turn an overflowed exp into NaN).
+  count_training_pass();
   const Tensor e = exponent(x, "FavorFeatures::forward_valid_keys") + log(valid);  // (B, H, P, m)
   const Tensor shared = max(e, {-2, -1}, true);                                       // (B, H, 1, 1)
   offset = shared.squeeze(-1);                                                         // (B, H, 1)

@@ -46,6 +46,7 @@ class FavorFeatures : public FeatureMap {
  private:
   Tensor exponent(const Tensor& x, const char* op) const;  // W x' - |x'|^2 / 2: (..., D) -> (..., m)
   Tensor draw(Generator& generator) const;                 // a fresh W, float64 on the CPU
+  void count_training_pass();  // redraws W every redraw_interval training passes over keys
 
   std::int64_t input_dim_;
   FavorOptions options_;

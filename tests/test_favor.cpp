@@ -87,6 +87,13 @@ TEST_CASE("favor: new_feature_map redraws, every K training passes and on demand
   favor.forward_keys(x);
   const std::vector<double> second = favor.projection.to_vector<double>();
   CHECK(second != first);  // pass 3 redraws
+  // Keys with padding (training with key_lengths) count as passes too.
+  Tensor unused_offset;
+  const Tensor all_valid = ones({1, 1, 3, 1});
+  favor.forward_valid_keys(x, all_valid, unused_offset);
+  CHECK(favor.projection.to_vector<double>() == second);  // pass 4
+  favor.forward_valid_keys(x, all_valid, unused_offset);
+  CHECK(favor.projection.to_vector<double>() != second);  // pass 5 redraws
 
   nn::AttentionOptions o;
   o.kind = nn::AttentionKind::Linear;
