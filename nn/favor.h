@@ -27,7 +27,11 @@ namespace ember::nn {
 struct FavorOptions {
   std::int64_t num_features = 0;     // m; 0: max(D, round(D ln D)), the Performer's default
   bool orthogonal = true;            // false: i.i.d. Gaussian rows
-  std::int64_t redraw_interval = 0;  // redraw W every this many training forward passes; 0: only on demand
+  // Redraw W every this many training forward passes; 0: only on demand. The redraw draws from the
+  // thread's default generator and the pass count is not saved in checkpoints (a resumed run
+  // counts afresh); under data parallelism, where ranks' default generators differ, redraw on
+  // demand instead, with nn::redraw_feature_maps and a generator seeded alike on every rank.
+  std::int64_t redraw_interval = 0;
 };
 
 class FavorFeatures : public FeatureMap {
