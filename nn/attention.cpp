@@ -29,17 +29,6 @@ std::string attention_kind_name(AttentionKind kind) {
   return kind == AttentionKind::Softmax ? "softmax" : "linear";
 }
 
-namespace {
-
-// keys (B, H, Nk, Dh) -> (B, 1, Nk, 1) of their dtype: 1 at positions < the sequence's length, 0 at padding.
-Tensor valid_keys(const Tensor& key_lengths, const Tensor& keys) {
-  const std::int64_t Nk = keys.size(2);
-  const Tensor positions = arange(Nk, TensorOptions(kInt64, key_lengths.device()));
-  return lt(positions.reshape({1, Nk}), key_lengths.reshape({-1, 1})).reshape({-1, 1, Nk, 1}).to(keys.dtype());
-}
-
-}  // namespace
-
 MultiHeadAttention::MultiHeadAttention(std::int64_t d_model, std::int64_t heads, AttentionOptions options)
     : d_model_(d_model), heads_(heads), options_(std::move(options)) {
   EMBER_CHECK(heads > 0 && d_model > 0 && d_model % heads == 0,
@@ -95,21 +84,24 @@ Tensor MultiHeadAttention::softmax_attention(const Tensor& Q, const Tensor& K, c
   return scaled_dot_product_attention(Q, K, V, sdpa);  // (B, H, Nq, Dh)
 }
 
+Tensor MultiHeadAttention::key_features(const Tensor& K, const Tensor& key_lengths, Tensor& offset) {
+  if (!key_lengths.defined()) return key_map->forward_keys(K);
+  const std::int64_t Nk = K.size(2);
+  const Tensor positions = arange(Nk, TensorOptions(kInt64, key_lengths.device()));
+  const Tensor valid =  // (B, 1, Nk, 1): 1 at a sequence's positions, 0 at padding
+      lt(positions.reshape({1, Nk}), key_lengths.reshape({-1, 1})).reshape({-1, 1, Nk, 1}).to(K.dtype());
+  return key_map->forward_valid_keys(K, valid, offset);
+}
+
 Tensor MultiHeadAttention::linear_attention(const Tensor& Q, const Tensor& K, const Tensor& V,
                                             const Tensor& key_lengths) {
-  LinearAttentionOptions linear;
+  LinearAttentionOptions linear;  // no key_lengths: key_features has zeroed the padded keys already
   linear.causal = options_.causal;
   linear.eps = options_.eps;
-  linear.key_lengths = key_lengths;
   linear.chunk_size = options_.chunk_size;
-  const Tensor phi_q = query_map->forward(Q);  // (B, H, N, F)
-  Tensor phi_k;                                // (B, H, N, F), zero at padded keys
-  if (key_lengths.defined()) {
-    Tensor unused_offset;
-    phi_k = key_map->forward_valid_keys(K, valid_keys(key_lengths, K), unused_offset);
-  } else {
-    phi_k = key_map->forward_keys(K);
-  }
+  Tensor unused_offset;
+  const Tensor phi_q = query_map->forward(Q);                             // (B, H, N, F)
+  const Tensor phi_k = key_features(K, key_lengths, unused_offset);       // (B, H, N, F)
   if (AttentionRecorder* recorder = AttentionRecorder::active())
     recorder->record_linear(phi_q, phi_k, options_.causal, options_.eps);
   return ember::linear_attention(phi_q, phi_k, V, linear);
@@ -220,9 +212,7 @@ Tensor MultiHeadAttention::forward_cross_step(const Tensor& x, const Tensor& mem
       cache.length = K.size(2);
     } else {
       Tensor unused_offset;
-      const Tensor phi_k = memory_lengths.defined()
-                               ? key_map->forward_valid_keys(K, valid_keys(memory_lengths, K), unused_offset)
-                               : key_map->forward_keys(K);
+      const Tensor phi_k = key_features(K, memory_lengths, unused_offset);
       cache.state = matmul(phi_k.transpose(-1, -2), V);
       cache.normalizer = sum(phi_k, {2}).unsqueeze(-1);
     }

@@ -97,6 +97,9 @@ class MultiHeadAttention : public Module {
   Tensor softmax_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
   Tensor linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths);
   Tensor linear_readout(const Tensor& phi_q, const Tensor& state, const Tensor& normalizer) const;
+  // The key map's features of K (B, H, N, Dh) -> (B, H, N, F); with key_lengths (int64 (B)), zero at
+  // padded positions, which also stay out of the map's shared constant (stored in `offset`).
+  Tensor key_features(const Tensor& K, const Tensor& key_lengths, Tensor& offset);
   void linear_step(const StepBuffers& s, AttentionCache& cache);
   StepBuffers& step_buffers(AttentionCache& cache, const Tensor& x) const;
   void reserve_cache(AttentionCache& cache, std::int64_t B, TensorOptions options) const;

@@ -52,12 +52,9 @@ Tensor MultiHeadAttention::forward_prefill(const Tensor& x, const Tensor& length
     cache.keys.narrow(2, 0, P).copy_(K);
     cache.values.narrow(2, 0, P).copy_(V);
   } else {
-    const Tensor valid_lengths = lengths_tensor(sequence_lengths, x.device());  // wherever `lengths` lives
-    const Tensor positions = arange(P, TensorOptions(kInt64, x.device()));
-    const Tensor valid =
-        lt(positions.reshape({1, P}), valid_lengths.reshape({-1, 1})).reshape({B, 1, P, 1}).to(x.dtype());
-    // (B, H, P, F), padding zeroed; the same features feed the parallel pass and the cache.
-    const Tensor phi_k = key_map->forward_valid_keys(K, valid, cache.key_offset);
+    // (B, H, P, F), padding zeroed; the same features feed the parallel pass and the cache. The
+    // lengths go on x's device, wherever `lengths` lives.
+    const Tensor phi_k = key_features(K, lengths_tensor(sequence_lengths, x.device()), cache.key_offset);
     LinearAttentionOptions linear;
     linear.causal = true;
     linear.eps = options_.eps;

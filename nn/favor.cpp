@@ -77,9 +77,13 @@ Tensor FavorFeatures::exponent(const Tensor& x, const char* op) const {
   return projected - sum(scaled * scaled, {-1}, true) * 0.5;                // - |x'|^2 / 2
 }
 
+Tensor FavorFeatures::features(const Tensor& e, const Tensor& stabilizer) const {
+  return exp(e - stabilizer) * (1.0 / std::sqrt(static_cast<double>(num_features())));
+}
+
 Tensor FavorFeatures::forward(const Tensor& x) {
   const Tensor e = exponent(x, "FavorFeatures");
-  return exp(e - max(e, {-1}, true)) * (1.0 / std::sqrt(static_cast<double>(num_features())));
+  return features(e, max(e, {-1}, true));
 }
 
 void FavorFeatures::count_training_pass() {
@@ -93,7 +97,7 @@ Tensor FavorFeatures::forward_keys(const Tensor& x) {
               input_dim_, x.defined() ? x.shape() : Shape{});
   count_training_pass();
   const Tensor e = exponent(x, "FavorFeatures::forward_keys");  // (..., N, m)
-  return exp(e - max(e, {-2, -1}, true)) * (1.0 / std::sqrt(static_cast<double>(num_features())));
+  return features(e, max(e, {-2, -1}, true));
 }
 
 Tensor FavorFeatures::forward_key_step(const Tensor& x, Tensor& offset, std::initializer_list<Tensor> sums) {
@@ -107,7 +111,7 @@ Tensor FavorFeatures::forward_key_step(const Tensor& x, Tensor& offset, std::ini
     for (Tensor sum_of_keys : sums) sum_of_keys.copy_(sum_of_keys * factor);
     offset = grown;
   }
-  return exp(e - offset) * (1.0 / std::sqrt(static_cast<double>(num_features())));
+  return features(e, offset);
 }
 
 Tensor FavorFeatures::forward_valid_keys(const Tensor& x, const Tensor& valid, Tensor& offset) {
@@ -117,7 +121,7 @@ Tensor FavorFeatures::forward_valid_keys(const Tensor& x, const Tensor& valid, T
   const Tensor e = exponent(x, "FavorFeatures::forward_valid_keys") + log(valid);  // (B, H, P, m)
   const Tensor shared = max(e, {-2, -1}, true);                                       // (B, H, 1, 1)
   offset = shared.squeeze(-1);                                                         // (B, H, 1)
-  return exp(e - shared) * (1.0 / std::sqrt(static_cast<double>(num_features())));
+  return features(e, shared);
 }
 
 namespace feature_maps {

@@ -50,6 +50,7 @@ class FavorFeatures : public FeatureMap {
  private:
   Tensor exponent(const Tensor& x, const char* op) const;  // W x' - |x'|^2 / 2: (..., D) -> (..., m)
   Tensor draw(Generator& generator) const;                 // a fresh W, float64 on the CPU
+  Tensor features(const Tensor& e, const Tensor& stabilizer) const;  // exp(e - c) / sqrt(m)
   void count_training_pass();  // redraws W every redraw_interval training passes over keys
 
   std::int64_t input_dim_;

@@ -36,8 +36,8 @@ class GenerationState {
   Tensor next_logits;                 // (B, vocab): the prediction of each sequence's next token
   std::vector<bool> finished;         // (B): the sequence produced the stop token
   StateDict context;                  // the model's other per-sequence tensors, batch first
-  // Set by a model whose step or prefill threw part-way through its layers: some caches then hold
-  // one position more than others, so prepare() and save() refuse the state from then on.
+  // Set when a model's pass over its layers' caches threw part-way (update_caches): some caches
+  // then hold one position more than others, so prepare() and save() refuse the state from then on.
   bool damaged = false;
 
   std::int64_t batch_size() const { return static_cast<std::int64_t>(lengths.size()); }
@@ -46,6 +46,17 @@ class GenerationState {
   // one must already have them (ember::Error naming `who` otherwise).
   void prepare(std::int64_t batch, std::size_t cache_count, const char* who);
   void advance();  // every sequence one position further
+  // Runs `pass`, a model's step or prefill over its layers' caches; if it throws, marks the state
+  // damaged before the exception goes on.
+  template <typename Pass>
+  void update_caches(Pass&& pass) {
+    try {
+      pass();
+    } catch (...) {
+      damaged = true;
+      throw;
+    }
+  }
 
   GenerationState clone() const;
   void save(const std::string& path) const;

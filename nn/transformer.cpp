@@ -215,13 +215,10 @@ Tensor Seq2SeqTransformer::decode_step(const Tensor& token, const Tensor& memory
   const std::size_t layers = decoder_->size();
   state.prepare(token.size(0), 2 * layers, "Seq2SeqTransformer::decode_step");
   Tensor x = tgt_embed_->forward(token, state.lengths);
-  try {
+  state.update_caches([&] {
     for (std::size_t i = 0; i < layers; ++i)
       x = (*decoder_)[i]->forward_step(x, state.caches[i], memory, &state.caches[layers + i], src_lengths);
-  } catch (...) {
-    state.damaged = true;  // the layers before the failing one have stepped
-    throw;
-  }
+  });
   state.advance();
   if (decoder_norm_) x = decoder_norm_->forward(x);
   return head_->forward(x);
@@ -268,13 +265,10 @@ Tensor Seq2SeqTransformer::prefill(const Tensor& tokens, const Tensor& lengths, 
   const std::size_t layers = decoder_->size();
   state.prepare(tokens.size(0), 2 * layers, "Seq2SeqTransformer::prefill");
   Tensor x = tgt_embed_->forward(tokens);
-  try {
+  state.update_caches([&] {
     for (std::size_t i = 0; i < layers; ++i)
       x = (*decoder_)[i]->forward_prefill(x, lengths, state.caches[i], memory, memory_lengths);
-  } catch (...) {
-    state.damaged = true;
-    throw;
-  }
+  });
   state.lengths = prompt_lengths;
   x = last_positions(x, prompt_lengths);  // (B, d_model)
   if (decoder_norm_) x = decoder_norm_->forward(x);
@@ -313,12 +307,9 @@ Tensor CausalLM::forward_step(const Tensor& token, GenerationState& state) {
               token.shape());
   state.prepare(token.size(0), layers_->size(), "CausalLM::forward_step");
   Tensor x = embed_->forward(token, state.lengths);
-  try {
+  state.update_caches([&] {
     for (std::size_t i = 0; i < layers_->size(); ++i) x = (*layers_)[i]->forward_step(x, state.caches[i]);
-  } catch (...) {
-    state.damaged = true;  // the layers before the failing one have stepped
-    throw;
-  }
+  });
   state.advance();
   if (final_norm_) x = final_norm_->forward(x);
   return head_->forward(x);
@@ -331,12 +322,9 @@ Tensor CausalLM::prefill(const Tensor& tokens, const Tensor& lengths, Generation
               state.batch_size());
   state.prepare(tokens.size(0), layers_->size(), "CausalLM::prefill");
   Tensor x = embed_->forward(tokens);
-  try {
+  state.update_caches([&] {
     for (std::size_t i = 0; i < layers_->size(); ++i) x = (*layers_)[i]->forward_prefill(x, lengths, state.caches[i]);
-  } catch (...) {
-    state.damaged = true;
-    throw;
-  }
+  });
   state.lengths = prompt_lengths;
   x = last_positions(x, prompt_lengths);  // (B, d_model)
   if (final_norm_) x = final_norm_->forward(x);

@@ -79,19 +79,25 @@ nn::AttentionOptions linear_options(MapKind kind, bool causal) {
 
 double max_gap(const Tensor& a, const Tensor& b) { return max(abs(a - b)).item<double>(); }
 
+// A float64 linear attention layer (d_model 4, 2 heads) with `kind` of map, in eval mode.
+std::shared_ptr<nn::MultiHeadAttention> float64_attention(MapKind kind, bool causal) {
+  auto mha = std::make_shared<nn::MultiHeadAttention>(4, 2, linear_options(kind, causal));
+  mha->to(kFloat64);
+  mha->eval();
+  return mha;
+}
+
 }  // namespace
 
 TEST_CASE("feature maps: RNN mode (forward_step) equals the causal parallel form, for every map") {
   for (MapKind kind : kMapKinds) {
     INFO(map_name(kind));
     manual_seed(31);
-    nn::MultiHeadAttention mha(4, 2, linear_options(kind, true));
-    mha.to(kFloat64);
-    mha.eval();
+    auto mha = float64_attention(kind, true);
     Tensor x = randn({2, 7, 4}, kFloat64) * 2.0;
-    Tensor parallel = mha.forward(x, x, x);
+    Tensor parallel = mha->forward(x, x, x);
     nn::AttentionCache cache;
-    for (std::int64_t t = 0; t < 7; ++t) CHECK(max_gap(mha.forward_step(x.narrow(1, t, 1), cache), parallel.narrow(1, t, 1)) < 1e-9);
+    for (std::int64_t t = 0; t < 7; ++t) CHECK(max_gap(mha->forward_step(x.narrow(1, t, 1), cache), parallel.narrow(1, t, 1)) < 1e-9);
   }
 }
 
@@ -99,15 +105,13 @@ TEST_CASE("feature maps: cross-attention step by step equals the non-causal para
   for (MapKind kind : kMapKinds) {
     INFO(map_name(kind));
     manual_seed(32);
-    nn::MultiHeadAttention mha(4, 2, linear_options(kind, false));
-    mha.to(kFloat64);
-    mha.eval();
+    auto mha = float64_attention(kind, false);
     Tensor x = randn({2, 3, 4}, kFloat64), memory = randn({2, 5, 4}, kFloat64);
     Tensor lengths = from_vector<std::int64_t>({5, 2});
-    Tensor parallel = mha.forward(x, memory, memory, lengths);
+    Tensor parallel = mha->forward(x, memory, memory, lengths);
     nn::AttentionCache cache;
     for (std::int64_t t = 0; t < 3; ++t)
-      CHECK(max_gap(mha.forward_cross_step(x.narrow(1, t, 1), memory, cache, lengths), parallel.narrow(1, t, 1)) < 1e-9);
+      CHECK(max_gap(mha->forward_cross_step(x.narrow(1, t, 1), memory, cache, lengths), parallel.narrow(1, t, 1)) < 1e-9);
   }
 }
 
@@ -115,17 +119,15 @@ TEST_CASE("feature maps: padded keys, however large, change nothing (FAVOR+'s sh
   for (MapKind kind : kMapKinds) {
     INFO(map_name(kind));
     manual_seed(33);
-    nn::MultiHeadAttention mha(4, 2, linear_options(kind, false));
-    mha.to(kFloat64);
-    mha.eval();
+    auto mha = float64_attention(kind, false);
     Tensor x = randn({1, 3, 4}, kFloat64), memory = randn({1, 3, 4}, kFloat64);
     // Two padded positions 1000 times larger: their exponents would dwarf the real keys'.
     Tensor padded = cat({memory, randn({1, 2, 4}, kFloat64) * 1000.0}, 1);
-    Tensor alone = mha.forward(x, memory, memory);
-    Tensor masked = mha.forward(x, padded, padded, from_vector<std::int64_t>({3}));
+    Tensor alone = mha->forward(x, memory, memory);
+    Tensor masked = mha->forward(x, padded, padded, from_vector<std::int64_t>({3}));
     CHECK(max_gap(masked, alone) < 1e-9);
     nn::AttentionCache cache;
-    CHECK(max_gap(mha.forward_cross_step(x.narrow(1, 0, 1), padded, cache, from_vector<std::int64_t>({3})),
+    CHECK(max_gap(mha->forward_cross_step(x.narrow(1, 0, 1), padded, cache, from_vector<std::int64_t>({3})),
                   alone.narrow(1, 0, 1)) < 1e-9);
   }
 }

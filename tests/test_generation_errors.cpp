@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "helpers.h"
 #include "ops/error_rows.h"
@@ -70,6 +71,24 @@ void load_tampered(const std::function<void(nn::StateDict&, nn::Metadata&)>& tam
   tamper(tensors, metadata);
   nn::save_safetensors(tensors, file.path, metadata);
   nn::GenerationState::load(file.path, model);
+}
+
+// Prefills `from` with one prompt of 2 tokens, lets `change` alter the state, saves it and loads it
+// into `into`.
+void load_into(nn::StepModel& from, const nn::StepModel& into,
+               const std::function<void(nn::GenerationState&)>& change = {}) {
+  nn::GenerationState state;
+  nn::prefill(from, tokens(1, 2), {}, state);
+  if (change) change(state);
+  TempFile file("load_into.safetensors");
+  state.save(file.path);
+  nn::GenerationState::load(file.path, into);
+}
+
+nn::TransformerConfig tiny_linear() {
+  nn::TransformerConfig c = tiny();
+  c.attention = nn::AttentionKind::Linear;
+  return c;
 }
 
 // A StepModel whose prefill forgets to return logits.
@@ -248,11 +267,7 @@ std::vector<ErrorRow> generation_rows() {
       {"GenerationState::load: a state of a model with fewer layers",
        [] {
          nn::CausalLM one(tiny(1)), two(tiny(2));
-         nn::GenerationState s;
-         nn::prefill(one, tokens(1, 2), {}, s);
-         TempFile file("fewer_layers.safetensors");
-         s.save(file.path);
-         nn::GenerationState::load(file.path, two);
+         load_into(one, two);
        },
        {"GenerationState::load", "1 caches", "2 layers"}},
       {"GenerationState::load: another kind of file",
@@ -317,28 +332,14 @@ std::vector<ErrorRow> generation_rows() {
        {"GenerationState::load", "softmax cache of 3 positions", "2 heads x 4", "[2, 1, 3, 8]"}},
       {"GenerationState::load: a softmax state into a linear model",
        [] {
-         nn::CausalLM softmax(tiny());
-         nn::TransformerConfig c = tiny();
-         c.attention = nn::AttentionKind::Linear;
-         nn::CausalLM linear(c);
-         nn::GenerationState s;
-         nn::prefill(softmax, tokens(1, 2), {}, s);
-         TempFile file("other_kind.safetensors");
-         s.save(file.path);
-         nn::GenerationState::load(file.path, linear);
+         nn::CausalLM softmax(tiny()), linear(tiny_linear());
+         load_into(softmax, linear);
        },
        {"GenerationState::load", "linear attention layer", "the other kind"}},
       {"GenerationState::load: a linear state of another feature count",
        [] {
-         nn::TransformerConfig c = tiny();
-         c.attention = nn::AttentionKind::Linear;
-         nn::CausalLM linear(c);
-         nn::GenerationState s;
-         nn::prefill(linear, tokens(1, 2), {}, s);
-         s.caches[0].normalizer = zeros({1, 2, 3, 1});
-         TempFile file("feature_count.safetensors");
-         s.save(file.path);
-         nn::GenerationState::load(file.path, linear);
+         nn::CausalLM linear(tiny_linear());
+         load_into(linear, linear, [](nn::GenerationState& s) { s.caches[0].normalizer = zeros({1, 2, 3, 1}); });
        },
        {"GenerationState::load", "linear cache of 2 positions", "Z (B, H, F, 1)", "[1, 2, 3, 1]"}},
       {"GenerationState::load: an unknown tensor",
