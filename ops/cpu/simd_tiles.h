@@ -17,8 +17,12 @@ namespace {
 
 using Index = std::int64_t;
 
-// C tile (R rows x W vectors, the last one `last_lanes` wide) = alpha * A B (+ C).
-template <class V, int R, int W>
+// C tile (R rows x W vectors, the last one `last_lanes` wide) = alpha * A B (+ C). Full: the last
+// vector is whole too, so every load and store is a plain one. Masked loads and stores cost far
+// more than plain ones on some CPUs (AMD Zen 2 microcodes a masked 256-bit store: ~12 cycles against
+// 1), and a 64 x 64 x 64 tile product would spend a third of its time in them; only a strip's
+// ragged edge takes the masked path.
+template <class V, int R, int W, bool Full>
 inline void gemm_tile(Index depth, float alpha, const float* a, Index a_row, Index a_col, const float* b, Index ldb,
                       int last_lanes, bool accumulate, float* c, Index ldc) {
   typename V::reg acc[R][W];
@@ -31,7 +35,8 @@ inline void gemm_tile(Index depth, float alpha, const float* a, Index a_row, Ind
     typename V::reg bv[W];
 #pragma GCC unroll 4
     for (int w = 0; w < W; ++w)
-      bv[w] = w + 1 < W ? V::load(b_row + w * V::lanes) : V::load_first(b_row + w * V::lanes, last_lanes, 0.0f);
+      bv[w] = Full || w + 1 < W ? V::load(b_row + w * V::lanes)
+                                : V::load_first(b_row + w * V::lanes, last_lanes, 0.0f);
     const float* a_k = a + k * a_col;
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
@@ -46,27 +51,31 @@ inline void gemm_tile(Index depth, float alpha, const float* a, Index a_row, Ind
 #pragma GCC unroll 4
     for (int w = 0; w < W; ++w) {
       float* cp = c + r * ldc + w * V::lanes;
-      const int n = w + 1 < W ? V::lanes : last_lanes;
       typename V::reg value = V::mul(acc[r][w], alpha_v);
-      if (accumulate) value = V::add(value, V::load_first(cp, n, 0.0f));
-      V::store_first(cp, value, n);
+      if (Full || w + 1 < W) {
+        if (accumulate) value = V::add(value, V::load(cp));
+        V::store(cp, value);
+      } else {
+        if (accumulate) value = V::add(value, V::load_first(cp, last_lanes, 0.0f));
+        V::store_first(cp, value, last_lanes);
+      }
     }
   }
 }
 
 // One column strip of W vectors, all rows: full R-row tiles, then one tile of the rows left.
-template <class V, int W, int R = V::tile_rows>
+template <class V, int W, bool Full, int R = V::tile_rows>
 inline void gemm_rows(Index rows, Index depth, float alpha, const float* a, Index a_row, Index a_col, const float* b,
                       Index ldb, int last_lanes, bool accumulate, float* c, Index ldc) {
   if constexpr (R == V::tile_rows) {
     for (; rows >= R; rows -= R, a += R * a_row, c += R * ldc)
-      gemm_tile<V, R, W>(depth, alpha, a, a_row, a_col, b, ldb, last_lanes, accumulate, c, ldc);
+      gemm_tile<V, R, W, Full>(depth, alpha, a, a_row, a_col, b, ldb, last_lanes, accumulate, c, ldc);
   }
   if constexpr (R > 1) {
     if (rows == R - 1) {
-      gemm_tile<V, R - 1, W>(depth, alpha, a, a_row, a_col, b, ldb, last_lanes, accumulate, c, ldc);
+      gemm_tile<V, R - 1, W, Full>(depth, alpha, a, a_row, a_col, b, ldb, last_lanes, accumulate, c, ldc);
     } else if (rows > 0) {
-      gemm_rows<V, W, R - 1>(rows, depth, alpha, a, a_row, a_col, b, ldb, last_lanes, accumulate, c, ldc);
+      gemm_rows<V, W, Full, R - 1>(rows, depth, alpha, a, a_row, a_col, b, ldb, last_lanes, accumulate, c, ldc);
     }
   }
 }
@@ -77,13 +86,16 @@ void gemm(Index rows, Index cols, Index depth, float alpha, const float* a, Inde
   constexpr Index strip = 2 * V::lanes;
   Index j = 0;
   for (; j + strip <= cols; j += strip)
-    gemm_rows<V, 2>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, V::lanes, accumulate, c + j, ldc);
-  const Index left = cols - j;
+    gemm_rows<V, 2, true>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, V::lanes, accumulate, c + j, ldc);
+  const Index left = cols - j;  // < strip: one ragged strip of 2 vectors, or 1 (whole or not)
   if (left > V::lanes) {
-    gemm_rows<V, 2>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, static_cast<int>(left - V::lanes), accumulate,
-                    c + j, ldc);
+    gemm_rows<V, 2, false>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, static_cast<int>(left - V::lanes),
+                           accumulate, c + j, ldc);
+  } else if (left == V::lanes) {
+    gemm_rows<V, 1, true>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, V::lanes, accumulate, c + j, ldc);
   } else if (left > 0) {
-    gemm_rows<V, 1>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, static_cast<int>(left), accumulate, c + j, ldc);
+    gemm_rows<V, 1, false>(rows, depth, alpha, a, a_row, a_col, b + j, ldb, static_cast<int>(left), accumulate,
+                           c + j, ldc);
   }
 }
 
