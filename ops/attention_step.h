@@ -4,7 +4,7 @@
 //   softmax_attention_step   writes the new key and value at position `length` of a preallocated
 //                            KV cache, then  out = softmax(scale q K^T) V  over positions 0..length.
 //                            One query, so no GEMM: each head streams its keys, then its values,
-//                            in blocks of 64 with an online softmax (the cache is read once).
+//                            in blocks of 1024 with an online softmax (the cache is read once).
 //   linear_attention_step    the RNN form of linear attention (Katharopoulos et al. 2020):
 //                              S += phi(k) v^T,  z += phi(k),  out = phi(q)^T S / (phi(q)^T z + eps)
 //                            in one pass over S per head.

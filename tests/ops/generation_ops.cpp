@@ -169,8 +169,9 @@ EMBER_OP(softmax_attention_step) {
             return std::vector<Sample>{
                 {"B 2, H 2, first position", {s::normal({2, 2, 3}), s::normal({2, 2, 3}), s::normal({2, 2, 4}),
                                               s::normal({2, 2, 5, 3}), s::normal({2, 2, 5, 4}), i64({0}).reshape({})}},
-                {"position 130: three key blocks", {s::normal({1, 2, 4}), s::normal({1, 2, 4}), s::normal({1, 2, 2}),
-                                                    s::normal({1, 2, 140, 4}), s::normal({1, 2, 140, 2}), i64({130}).reshape({})}},
+                {"position 2100: three key blocks of 1024", {s::normal({1, 2, 4}), s::normal({1, 2, 4}), s::normal({1, 2, 2}),
+                                                              s::normal({1, 2, 2110, 4}), s::normal({1, 2, 2110, 2}),
+                                                              i64({2100}).reshape({})}},
                 {"heads of a projected row (strided)",
                  {s::normal({2, 3, 2, 4}).select(1, 0), s::normal({2, 3, 2, 4}).select(1, 1), s::normal({2, 3, 2, 4}).select(1, 2),
                   s::normal({2, 2, 8, 4}), s::normal({2, 2, 8, 4}), i64({6}).reshape({})}},
