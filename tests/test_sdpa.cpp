@@ -68,6 +68,33 @@ TEST_CASE("sdpa: dropout drops about p of the weights and is reproducible") {
   CHECK(max(abs(a - 1.0)).item<double>() > 0.01);  // rows differ: the mask is not all-ones
 }
 
+TEST_CASE("sdpa: weight (h, i, j) is dropped exactly where philox(seed, offset + (h Nq + i) Nk + j) says") {
+  // Zero queries and keys give every weight 1 / Nk; identity values make the output the weights
+  // themselves, so each output element shows one keep decision. Nk = 70: past one key block and
+  // not a multiple of the eight counters per vector Philox call.
+  const std::int64_t H = 2, Nq = 3, Nk = 70;
+  const double p = 0.3;
+  std::vector<float> identity(Nk * Nk, 0.0f);
+  for (std::int64_t j = 0; j < Nk; ++j) identity[j * Nk + j] = 1.0f;
+  Tensor v = from_vector(identity, {1, 1, Nk, Nk}).expand({1, H, Nk, Nk}).contiguous();
+  for (DType dtype : {kFloat32, kFloat64}) {
+    Generator gen(41);
+    gen.advance(11);
+    Tensor q = zeros({1, H, Nq, 4}, dtype), k = zeros({1, H, Nk, 4}, dtype);
+    std::vector<double> out =
+        scaled_dot_product_attention(q, k, v.to(dtype), {.dropout_p = p, .generator = &gen}).to_vector<double>();
+    CHECK(gen.offset() == 11 + H * Nq * Nk);
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t i = 0; i < Nq; ++i)
+        for (std::int64_t j = 0; j < Nk; ++j) {
+          const auto w = philox(41, 11 + static_cast<std::uint64_t>((h * Nq + i) * Nk + j));
+          const bool kept = 1.0 - philox_uniform(w[0], w[1]) >= p;
+          INFO(dtype_name(dtype) << " h " << h << " i " << i << " j " << j);
+          CHECK(out[(h * Nq + i) * Nk + j] == doctest::Approx(kept ? 1.0 / (Nk * (1 - p)) : 0.0).epsilon(1e-6));
+        }
+  }
+}
+
 TEST_CASE("sdpa: float32 on every SIMD level of this CPU equals the float64 kernel, forward and backward") {
   // Generic is BLAS + std::exp; AVX2 and AVX-512 are simd.h's tiles (ragged blocks, D = 5, 64).
   manual_seed(45);

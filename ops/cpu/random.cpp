@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "ops/cpu/loops.h"
+#include "ops/cpu/philox_lanes.h"
 #include "ops/random.h"
 
 namespace ember::cpu {
@@ -12,38 +13,7 @@ namespace {
 
 using kernels::Distribution;
 
-// Philox4x32-10 for 8 consecutive counters at once. Each 32-bit word sits in a 64-bit lane, so the
-// 32 x 32 -> 64-bit products of the rounds map onto vector multiplies. Bit-identical to philox().
-using Lanes = std::uint64_t __attribute__((vector_size(64)));
-constexpr int kLanes = 8;
-
-void philox8(std::uint64_t seed, std::uint64_t first_counter, std::uint32_t words[4][kLanes]) {
-  constexpr std::uint64_t kLow = 0xFFFFFFFFull;
-  Lanes c0, c1, c2 = {}, c3 = {};
-  for (int l = 0; l < kLanes; ++l) {
-    const std::uint64_t counter = first_counter + static_cast<std::uint64_t>(l);
-    c0[l] = counter & kLow;
-    c1[l] = counter >> 32;
-  }
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const Lanes p0 = c0 * 0xD2511F53ull, p1 = c2 * 0xCD9E8D57ull;
-    const Lanes n0 = (p1 >> 32) ^ c1 ^ static_cast<std::uint64_t>(k0);
-    const Lanes n2 = (p0 >> 32) ^ c3 ^ static_cast<std::uint64_t>(k1);
-    c1 = p1 & kLow;
-    c3 = p0 & kLow;
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  for (int l = 0; l < kLanes; ++l) {
-    words[0][l] = static_cast<std::uint32_t>(c0[l]);
-    words[1][l] = static_cast<std::uint32_t>(c1[l]);
-    words[2][l] = static_cast<std::uint32_t>(c2[l]);
-    words[3][l] = static_cast<std::uint32_t>(c3[l]);
-  }
-}
+constexpr int kLanes = kPhiloxLanes;
 
 template <Distribution dist>
 double sample(double a, double b, std::uint32_t w0, std::uint32_t w1, std::uint32_t w2, std::uint32_t w3) {

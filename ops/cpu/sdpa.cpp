@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ops/cpu/heads.h"
+#include "ops/cpu/philox_lanes.h"
 #include "ops/cpu/tile_engine.h"
 #include "ops/sdpa.h"
 
@@ -28,12 +29,6 @@ using kernels::SdpaParams;
 // Keys visible to row `query` of a block starting at key j0: [j0, j0 + result).
 inline std::int64_t visible_keys(const SdpaParams& p, std::int64_t query, std::int64_t j0, std::int64_t block) {
   return p.causal ? std::clamp<std::int64_t>(query - j0 + 1, 0, block) : block;
-}
-
-// Dropout keep decision for score (bh, i, j), identical on every device (see ops/sdpa.h).
-inline bool keep(const SdpaParams& p, std::uint64_t counter) {
-  auto w = philox(p.seed, p.offset + counter);
-  return 1.0 - philox_uniform(w[0], w[1]) >= p.dropout_p;
 }
 
 std::int64_t key_length(const Tensor& key_lengths, std::int64_t b, std::int64_t Nk) {
@@ -50,15 +45,23 @@ void transpose_block(const HeadMatrix<T>& src, std::int64_t first, std::int64_t 
   }
 }
 
-// Multiplies the dropout mask into one row of weights (and, in backward, their gradients).
+// The dropout factors of one row of n scores whose first has counter row_base (see ops/sdpa.h):
+// factors[j] = 1/(1-p) where score j is kept, else 0. Eight counters per vector Philox call.
 template <typename T>
-void apply_dropout(const SdpaParams& p, std::uint64_t row_base, std::int64_t n, T* weights, T* grads = nullptr) {
+void dropout_factors(const SdpaParams& p, std::uint64_t row_base, std::int64_t n, T* factors) {
   const T inv_keep = static_cast<T>(1.0 / (1.0 - p.dropout_p));
-  for (std::int64_t j = 0; j < n; ++j) {
-    const T factor = keep(p, row_base + j) ? inv_keep : T(0);
-    weights[j] *= factor;
-    if (grads) grads[j] *= factor;
+  std::uint32_t w[4][kPhiloxLanes];
+  for (std::int64_t j0 = 0; j0 < n; j0 += kPhiloxLanes) {
+    philox8(p.seed, p.offset + row_base + static_cast<std::uint64_t>(j0), w);
+    const int count = static_cast<int>(std::min<std::int64_t>(kPhiloxLanes, n - j0));
+    for (int l = 0; l < count; ++l)
+      factors[j0 + l] = 1.0 - philox_uniform(w[0][l], w[1][l]) >= p.dropout_p ? inv_keep : T(0);
   }
+}
+
+template <typename T>
+void multiply(T* x, const T* factors, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) x[j] *= factors[j];
 }
 
 template <typename T>
@@ -92,7 +95,11 @@ void forward_block(Engine& e, const HeadMatrix<T>& q, const T* keys_t, const Hea
       const T new_max = std::max(ws.row_max[i], e.max(s, limit));
       const T rescale = std::exp(ws.row_max[i] - new_max);  // 0 on the first visible block
       const T block_sum = e.exp_shifted_sum(s, limit, new_max);
-      if (p.dropout_p > 0) apply_dropout(p, score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0), limit, s);
+      if (p.dropout_p > 0) {
+        T factors[kBlock];
+        dropout_factors(p, score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0), limit, factors);
+        multiply(s, factors, limit);
+      }
       ws.row_sum[i] = ws.row_sum[i] * rescale + block_sum;
       ws.row_max[i] = new_max;
       if (rescale != T(1)) e.scale(ws.acc.data() + i * M, M, rescale);
@@ -184,11 +191,12 @@ void backward_head(Engine& e, const HeadMatrix<T>& q, const HeadMatrix<T>& k, co
         const std::int64_t limit = std::isinf(row_lse) ? 0 : visible_keys(p, i0 + i, j0, cols);
         if (p.dropout_p > 0) {
           // dS = P (dP_d - delta) with dP_d = mask o dP: P is needed undropped first.
-          const std::uint64_t row_base = score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0);
+          T factors[kBlock];
+          dropout_factors(p, score_base + static_cast<std::uint64_t>((i0 + i) * Nk + j0), limit, factors);
           for (std::int64_t j = 0; j < limit; ++j) pr[j] = std::exp(pr[j] - row_lse);
-          apply_dropout(p, row_base, limit, ds);
+          multiply(ds, factors, limit);
           for (std::int64_t j = 0; j < limit; ++j) ds[j] = pr[j] * (ds[j] - ws.delta[i0 + i]);
-          apply_dropout(p, row_base, limit, pr);
+          multiply(pr, factors, limit);
         } else {
           e.softmax_grad(pr, ds, limit, row_lse, ws.delta[i0 + i]);
         }
