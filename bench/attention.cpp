@@ -39,7 +39,7 @@ struct AttentionOptions {
   bool causal = false;
   std::vector<std::int64_t> lengths{1024, 4096};
   std::int64_t B = 1, H = 8, D = 64;
-  std::int64_t chunk = 64;  // causal linear attention's chunk size
+  std::int64_t chunk = 0;  // causal linear attention's chunk size; 0: the library's default for the device
   std::string device = "cpu", precision = "fp32";
 };
 
@@ -89,7 +89,8 @@ void add_attention_command(CLI::App& app) {
   cmd->add_option("--batch", o->B, "batch size")->check(CLI::PositiveNumber);
   cmd->add_option("--heads", o->H, "heads")->check(CLI::PositiveNumber);
   cmd->add_option("--dim", o->D, "head dim (D = M)")->check(CLI::PositiveNumber);
-  cmd->add_option("--chunk", o->chunk, "chunk size of causal linear attention")->check(CLI::PositiveNumber);
+  cmd->add_option("--chunk", o->chunk, "chunk size of causal linear attention (0: the device's default, 32 CPU / 64 CUDA)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--precision", o->precision, "fp32, or bf16 (autocast)")->check(CLI::IsMember({"fp32", "bf16"}));
   add_common_options(cmd, o->common);

@@ -29,7 +29,7 @@ struct AttentionOptions {
   FeatureMapSpec feature_map = feature_maps::elu_plus_one();  // linear kind: phi of queries, and of keys
   std::optional<FeatureMapSpec> key_feature_map;              // linear kind: phi of keys, when it differs
   double eps = 1e-6;             // linear kind: added to the normaliser
-  std::int64_t chunk_size = 64;  // linear kind, causal: chunk of the chunked kernel
+  std::int64_t chunk_size = 0;   // linear kind, causal: chunk of the chunked kernel (0: the device's)
 };
 
 // Buffers a self-attention step writes instead of allocating: made on the first step, remade when

@@ -42,7 +42,7 @@ struct TransformerConfig {
   FeatureMapSpec feature_map = feature_maps::elu_plus_one();  // linear attention: queries, and keys
   std::optional<FeatureMapSpec> key_feature_map;              // linear attention: keys, when it differs
   double linear_eps = 1e-6;
-  std::int64_t chunk_size = 64;
+  std::int64_t chunk_size = 0;  // causal linear attention's chunk; 0: the device's (ops/linear_attention.h)
 };
 
 class EncoderLayer : public Module {

@@ -51,6 +51,11 @@ Tensor linear_attention(const Tensor& phi_q, const Tensor& phi_k, const Tensor& 
   return matmul(phi_q, state) / (matmul(phi_q, normalizer) + options.eps);  // (B, H, Nq, M)
 }
 
+namespace {
+// causal_linear_attention's chunk_size 0 (see ops/linear_attention.h).
+std::int64_t default_chunk(Device device) { return device.is_cuda() ? 64 : 32; }
+}  // namespace
+
 Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, double eps,
                                std::int64_t chunk_size) {
   const char* op = "causal_linear_attention";
@@ -66,7 +71,8 @@ Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v
               "{}: q, k, v must share a floating dtype, got {}, {}, {}", op, q.dtype(), k.dtype(), v.dtype());
   EMBER_CHECK(q.device() == k.device() && q.device() == v.device(),
               "{}: q, k, v on different devices: {}, {}, {}", op, q.device(), k.device(), v.device());
-  EMBER_CHECK(chunk_size >= 1, "{}: chunk_size must be positive, got {}", op, chunk_size);
+  EMBER_CHECK(chunk_size >= 0, "{}: chunk_size must be positive (or 0: the device's), got {}", op, chunk_size);
+  if (chunk_size == 0) chunk_size = default_chunk(q.device());
   EMBER_CHECK(eps >= 0, "{}: eps must be non-negative, got {}", op, eps);
   const std::int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = v.size(3);
   TensorOptions opts(q.dtype(), q.device());

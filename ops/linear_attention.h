@@ -26,7 +26,7 @@ struct LinearAttentionOptions {
   bool causal = false;
   double eps = 1e-6;           // added to the normaliser
   Tensor key_lengths{};        // optional int64 (B): keys at positions >= length contribute nothing
-  std::int64_t chunk_size = 64;  // causal: chunk of causal_linear_attention
+  std::int64_t chunk_size = 0;  // causal: chunk of causal_linear_attention (0: the device's)
 };
 
 // phi_q (B, H, Nq, D), phi_k (B, H, Nk, D), v (B, H, Nk, M) -> (B, H, Nq, M):
@@ -41,8 +41,11 @@ Tensor linear_attention(const Tensor& phi_q, const Tensor& phi_k, const Tensor& 
 // q, k: (B, H, N, D), v: (B, H, N, M), one dtype and device; any strides with a unit last-dim
 // stride are read in place (e.g. heads split from a (B, N, H*D) projection). Returns (B, H, N, M)
 // laid out as (B, N, H, M) in memory, so merging heads back is free.
+// chunk_size 0 takes the device's: 32 on the CPU (its sequential kernel does a quarter fewer flops
+// than at 64, and ran ~12 % faster at N = 1024 and 4096 on a Zen 2 host), 64 on CUDA (fewer
+// chunk states for the chunkwise-parallel form to keep).
 Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, double eps = 1e-6,
-                               std::int64_t chunk_size = 64);
+                               std::int64_t chunk_size = 0);
 
 namespace kernels {
 // inv_denom: contiguous (B, H, N) of q's dtype, written with 1 / (q_i . z_i + eps).

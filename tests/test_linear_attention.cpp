@@ -31,6 +31,15 @@ TEST_CASE("causal_linear_attention: forward equals the quadratic masked formula"
   }
 }
 
+TEST_CASE("causal_linear_attention: chunk_size 0 takes the CPU's chunk of 32") {
+  manual_seed(9);
+  Tensor q = features({1, 2, 100, 4}), k = features({1, 2, 100, 4}), v = randn({1, 2, 100, 3}, kFloat64);
+  const std::vector<double> by_default = causal_linear_attention(q, k, v).to_vector<double>();
+  // Summation order differs between chunk sizes, so equal bits identify the chunk.
+  CHECK(by_default == causal_linear_attention(q, k, v, 1e-6, 32).to_vector<double>());
+  CHECK(by_default != causal_linear_attention(q, k, v, 1e-6, 64).to_vector<double>());
+}
+
 TEST_CASE("causal_linear_attention: float32 and strided (heads split from a projection) inputs") {
   manual_seed(8);
   const std::int64_t B = 2, N = 33, H = 4, D = 8;
