@@ -16,7 +16,9 @@
 //     2026-12-04), 2.4x with 3000, 1.6x with 1000; alone, 3000 costs 1-18 % against 10000 on
 //     small models (more sleeping threads to wake between short parallel regions) and 1000 about
 //     40 %. OMP_WAIT_POLICY=passive does best beside a busy process but costs 30-50 % alone, so
-//     it stays the user's choice. (Letting OpenBLAS's own threads sleep at once,
+//     it stays the user's choice. On a 2-core AMD Zen 2 VM 3000 gave 2.7x, 1000 2.4x and passive
+//     1.4x, with no cost alone for either (bench/results/2026-12-04-zen2-openmp-contention): the
+//     best value depends on the host, and 3000 is kept for the Intel one's quiet speed. (Letting OpenBLAS's own threads sleep at once,
 //     OPENBLAS_THREAD_TIMEOUT=4, changed nothing.)
 //   OPENBLAS_CORETYPE (unless set): OpenBLAS picks its kernels from the CPU model, and a virtual
 //     machine that hides the model (a generic "Intel Xeon Processor") gets the generic "Prescott"
