@@ -18,8 +18,8 @@
 //     40 %. OMP_WAIT_POLICY=passive does best beside a busy process but costs 30-50 % alone, so
 //     it stays the user's choice. On a 2-core AMD Zen 2 VM 3000 gave 2.7x, 1000 2.4x and passive
 //     1.4x, with no cost alone for either (bench/results/2026-12-04-zen2-openmp-contention): the
-//     best value depends on the host, and 3000 is kept for the Intel one's quiet speed. (Letting OpenBLAS's own threads sleep at once,
-//     OPENBLAS_THREAD_TIMEOUT=4, changed nothing.)
+//     best value depends on the host, and 3000 is kept for the Intel one's quiet speed.
+//     (Letting OpenBLAS's own threads sleep at once, OPENBLAS_THREAD_TIMEOUT=4, changed nothing.)
 //   OPENBLAS_CORETYPE (unless set): OpenBLAS picks its kernels from the CPU model, and a virtual
 //     machine that hides the model (a generic "Intel Xeon Processor") gets the generic "Prescott"
 //     SSE3 kernels although the CPU has AVX2 or AVX-512: 37 GFLOP/s instead of 289 (SGEMM

@@ -1,5 +1,6 @@
 // Tensor basics: creation, metadata, views sharing storage, broadcasting, printing, randomness.
 #include "helpers.h"
+#include "ops/cpu/philox_lanes.h"
 
 using namespace ember;
 using namespace ember::testing;
@@ -138,6 +139,19 @@ TEST_CASE("dropout: element i is kept iff word i % 4 of philox(seed, offset + i 
     const auto w = philox(78, 3 + static_cast<std::uint64_t>(i / 4));
     INFO("element " << i);
     CHECK(kept[i] == (static_cast<double>(w[i % 4]) < 0.7 * 4294967296.0 ? 1.0 / 0.7 : 0.0));
+  }
+}
+
+TEST_CASE("philox8: eight counters at once equal philox() per counter, across the 32-bit carry") {
+  // This file is built without the library's -march=native, so this checks the portable form;
+  // the library's AVX2 form is checked through rand and dropout below.
+  std::uint32_t w[4][cpu::kPhiloxLanes];
+  for (std::uint64_t first : {std::uint64_t{0}, std::uint64_t{0xFFFFFFFCull}, std::uint64_t{1} << 40}) {
+    cpu::philox8(0x123456789ABCDEFull, first, w);
+    for (int l = 0; l < cpu::kPhiloxLanes; ++l) {
+      const auto expected = philox(0x123456789ABCDEFull, first + static_cast<std::uint64_t>(l));
+      for (int word = 0; word < 4; ++word) CHECK(w[word][l] == expected[word]);
+    }
   }
 }
 

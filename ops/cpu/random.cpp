@@ -13,8 +13,6 @@ namespace {
 
 using kernels::Distribution;
 
-constexpr int kLanes = kPhiloxLanes;
-
 template <Distribution dist>
 double sample(double a, double b, std::uint32_t w0, std::uint32_t w1, std::uint32_t w2, std::uint32_t w3) {
   const double u = philox_uniform(w0, w1);  // (0, 1]
@@ -30,13 +28,13 @@ double sample(double a, double b, std::uint32_t w0, std::uint32_t w1, std::uint3
 // Element i is a function of philox(seed, offset + i) only; blocks of 8 run the vector Philox.
 template <typename T, Distribution dist>
 void fill_random(T* out, std::int64_t n, double a, double b, std::uint64_t seed, std::uint64_t offset) {
-  const std::int64_t blocks = (n + kLanes - 1) / kLanes;
+  const std::int64_t blocks = (n + kPhiloxLanes - 1) / kPhiloxLanes;
 #pragma omp parallel for schedule(static) if (n >= kParallelGrain / 4)
   for (std::int64_t block = 0; block < blocks; ++block) {
-    std::uint32_t w[4][kLanes];
-    const std::int64_t first = block * kLanes;
+    std::uint32_t w[4][kPhiloxLanes];
+    const std::int64_t first = block * kPhiloxLanes;
     philox8(seed, offset + static_cast<std::uint64_t>(first), w);
-    const int count = static_cast<int>(std::min<std::int64_t>(kLanes, n - first));
+    const int count = static_cast<int>(std::min<std::int64_t>(kPhiloxLanes, n - first));
     for (int l = 0; l < count; ++l) out[first + l] = static_cast<T>(sample<dist>(a, b, w[0][l], w[1][l], w[2][l], w[3][l]));
   }
 }
@@ -45,19 +43,19 @@ void fill_random(T* out, std::int64_t n, double a, double b, std::uint64_t seed,
 // vector Philox call, and an integer-valued compare instead of a double uniform.
 template <typename T>
 void fill_bernoulli(T* out, std::int64_t n, double keep, double value, std::uint64_t seed, std::uint64_t offset) {
-  constexpr std::int64_t kPerBlock = 4 * kLanes;
+  constexpr std::int64_t kPerBlock = 4 * kPhiloxLanes;
   // A 32-bit word w is below keep * 2^32 (exact: a power-of-two scaling) iff w < ceil(keep * 2^32).
   const auto limit = static_cast<std::uint64_t>(std::ceil(keep * 4294967296.0));
   const T kept = static_cast<T>(value);
   const std::int64_t blocks = (n + kPerBlock - 1) / kPerBlock;
 #pragma omp parallel for schedule(static) if (n >= kParallelGrain / 4)
   for (std::int64_t block = 0; block < blocks; ++block) {
-    std::uint32_t w[4][kLanes];
+    std::uint32_t w[4][kPhiloxLanes];
     const std::int64_t first = block * kPerBlock;
     philox8(seed, offset + static_cast<std::uint64_t>(first / 4), w);
     // Element first + e uses counter first/4 + e/4 (lane e/4), word e % 4.
     T mask[kPerBlock];
-    for (int lane = 0; lane < kLanes; ++lane)
+    for (int lane = 0; lane < kPhiloxLanes; ++lane)
       for (int word = 0; word < 4; ++word) mask[4 * lane + word] = std::uint64_t{w[word][lane]} < limit ? kept : T(0);
     const auto count = static_cast<std::size_t>(std::min<std::int64_t>(kPerBlock, n - first));
     std::copy(mask, mask + count, out + first);
